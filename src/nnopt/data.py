@@ -1,0 +1,187 @@
+"""Datasets (the lecture's ``generateds``): generators with one signature, and splitting.
+
+Every generator is ``fn(n_samples, noise, seed) -> (x, y)`` with ``x`` float32 of shape
+``[n, features]`` and ``y`` of shape ``[n, 1]``: a float target for regression, the
+class index (0 or 1 ...) for classification. The lecture's two datasets are
+bit-exact with its NumPy code; the others follow TensorFlow Playground's
+generators (labels -1/+1 there are 0/1 here).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from nnopt.errors import DataError
+
+Generator = Callable[[int, float, int], tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A registered dataset: its generator, task, default size and a one-line summary."""
+
+    generate: Generator
+    task: str  # "regression", "binary", "multiclass" or "none"
+    default_size: int
+    summary: str
+    n_classes: int = 0
+
+
+def yogurt(n_samples: int = 32, noise: float = 0.0, seed: int = 23455):
+    """The lecture's yogurt sales: ``X = rand(n, 2)``, ``y = x1 + x2 + rand()/10 - 0.05``.
+
+    Exactly the lecture's draws: all of X first, then one noise draw per row, from
+    ``np.random.RandomState(seed)``. ``noise`` is unused (the lecture's noise is ±0.05).
+    """
+    rdm = np.random.RandomState(seed)
+    x = rdm.rand(n_samples, 2)
+    y = [[x1 + x2 + (rdm.rand() / 10.0 - 0.05)] for (x1, x2) in x]
+    return x.astype(np.float32), np.asarray(y, dtype=np.float32).reshape(-1, 1)
+
+
+def circle(n_samples: int = 300, noise: float = 0.0, seed: int = 2):
+    """The lecture's points: ``X = randn(n, 2)``, label 1 where ``x0² + x1² < 2`` else 0."""
+    rdm = np.random.RandomState(seed)
+    x = rdm.randn(n_samples, 2)
+    y = [int(x0 * x0 + x1 * x1 < 2) for (x0, x1) in x]
+    return x.astype(np.float32), np.asarray(y, dtype=np.float32).reshape(-1, 1)
+
+
+def _labels(values) -> np.ndarray:
+    return np.asarray(values, dtype=np.float32).reshape(-1, 1)
+
+
+def rings(n_samples: int = 500, noise: float = 0.0, seed: int = 0):
+    """Playground's circle: class 1 within radius 2.5, class 0 on a ring 3.5..5; noise moves the label test."""
+    rng = np.random.RandomState(seed)
+    radius, half = 5.0, n_samples // 2
+    xs, ys = [], []
+    for inner, count in ((True, half), (False, n_samples - half)):
+        lo, hi = (0.0, radius * 0.5) if inner else (radius * 0.7, radius)
+        r = rng.uniform(lo, hi, count)
+        angle = rng.uniform(0, 2 * math.pi, count)
+        px, py = r * np.sin(angle), r * np.cos(angle)
+        nx, ny = rng.uniform(-radius, radius, (2, count)) * noise
+        xs.append(np.stack([px, py], 1))
+        ys.append(np.hypot(px + nx, py + ny) < radius * 0.5)
+    return np.concatenate(xs).astype(np.float32), _labels(np.concatenate(ys))
+
+
+def xor(n_samples: int = 500, noise: float = 0.0, seed: int = 0):
+    """Playground's XOR: uniform in [-5, 5]², pushed 0.3 off the axes; class 1 where x·y >= 0."""
+    rng = np.random.RandomState(seed)
+    p = rng.uniform(-5, 5, (n_samples, 2))
+    p += np.where(p > 0, 0.3, -0.3)
+    jitter = rng.uniform(-5, 5, (n_samples, 2)) * noise
+    moved = p + jitter
+    return p.astype(np.float32), _labels(moved[:, 0] * moved[:, 1] >= 0)
+
+
+def gauss(n_samples: int = 500, noise: float = 0.0, seed: int = 0):
+    """Playground's two Gaussians at (2, 2) (class 1) and (-2, -2) (class 0); noise widens them."""
+    rng = np.random.RandomState(seed)
+    variance = 0.5 + 3.5 * (noise / 0.5) if noise <= 0.5 else 4.0
+    half = n_samples // 2
+    pos = rng.normal(2.0, math.sqrt(variance), (half, 2))
+    neg = rng.normal(-2.0, math.sqrt(variance), (n_samples - half, 2))
+    labels = np.concatenate([np.ones(half), np.zeros(n_samples - half)])
+    return np.concatenate([pos, neg]).astype(np.float32), _labels(labels)
+
+
+def spiral(n_samples: int = 500, noise: float = 0.0, seed: int = 0, n_arms: int = 2):
+    """Playground's spiral: arms ``r = 5i/n``, ``t = 3.5π i/n + 2πk/arms``, jittered by ±noise."""
+    rng = np.random.RandomState(seed)
+    per_arm = n_samples // n_arms
+    xs, ys = [], []
+    for arm in range(n_arms):
+        count = per_arm if arm < n_arms - 1 else n_samples - per_arm * (n_arms - 1)
+        i = np.arange(count)
+        r = i / count * 5.0
+        t = 1.75 * i / count * 2 * math.pi + 2 * math.pi * arm / n_arms
+        jitter = rng.uniform(-1, 1, (count, 2)) * noise
+        xs.append(np.stack([r * np.sin(t), r * np.cos(t)], 1) + jitter)
+        label = (1 - arm) if n_arms == 2 else arm  # two arms: the first is class 1, as in Playground
+        ys.append(np.full(count, label))
+    return np.concatenate(xs).astype(np.float32), _labels(np.concatenate(ys))
+
+
+def spiral3(n_samples: int = 600, noise: float = 0.0, seed: int = 0):
+    """Three interleaved spiral arms, classes 0, 1, 2."""
+    return spiral(n_samples, noise, seed, n_arms=3)
+
+
+def plane(n_samples: int = 500, noise: float = 0.0, seed: int = 0):
+    """Playground's regression plane: uniform in [-6, 6]², target (x + y)/12 in [-1, 1] at noisy points."""
+    rng = np.random.RandomState(seed)
+    p = rng.uniform(-6, 6, (n_samples, 2))
+    jitter = rng.uniform(-6, 6, (n_samples, 2)) * noise
+    target = (p + jitter).sum(1) / 12.0
+    return p.astype(np.float32), target.astype(np.float32).reshape(-1, 1)
+
+
+def no_data(n_samples: int = 1, noise: float = 0.0, seed: int = 0):
+    """No data: the 1-D demos' loss depends on the parameter alone. One dummy row keeps shapes fixed."""
+    return np.zeros((1, 1), np.float32), np.zeros((1, 1), np.float32)
+
+
+DATASETS: dict[str, DatasetSpec] = {
+    "yogurt": DatasetSpec(yogurt, "regression", 32, "lecture 4.1: yogurt sales y = x1 + x2 ± 0.05"),
+    "circle": DatasetSpec(circle, "binary", 300, "lecture 4.4: 300 normal points, red inside x0²+x1²<2", 2),
+    "rings": DatasetSpec(rings, "binary", 500, "Playground: a disc inside a ring", 2),
+    "xor": DatasetSpec(xor, "binary", 500, "Playground: exclusive or of the quadrants", 2),
+    "gauss": DatasetSpec(gauss, "binary", 500, "Playground: two Gaussian clusters", 2),
+    "spiral": DatasetSpec(spiral, "binary", 500, "Playground: two interleaved spirals", 2),
+    "spiral3": DatasetSpec(spiral3, "multiclass", 600, "three interleaved spirals, 3 classes", 3),
+    "plane": DatasetSpec(plane, "regression", 500, "Playground: regression on a tilted plane"),
+    "none": DatasetSpec(no_data, "none", 1, "no data: the loss is a function of the parameter alone"),
+}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Train and test arrays of one experiment, with what kind of target they hold."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    task: str
+    n_classes: int = 0
+
+    @property
+    def n_features(self) -> int:
+        return int(self.x_train.shape[1])
+
+
+def split(x: np.ndarray, y: np.ndarray, test_fraction: float, seed: int):
+    """Holds out ``round(n * test_fraction)`` rows, chosen by a permutation seeded with ``seed``.
+
+    With ``test_fraction == 0`` the rows stay in their original order (the lecture trains on all).
+    """
+    if test_fraction <= 0:
+        return x, y, x[:0], y[:0]
+    n_test = int(round(len(x) * test_fraction))
+    order = np.random.default_rng([seed, 7]).permutation(len(x))
+    test, train = order[:n_test], order[n_test:]
+    return x[train], y[train], x[test], y[test]
+
+
+def make_dataset(name: str, n_samples: int, noise: float, seed: int, test_fraction: float) -> Dataset:
+    """Generates the named dataset and splits it into train and test."""
+    spec = DATASETS[name]
+    x, y = spec.generate(n_samples, noise, seed)
+    x_tr, y_tr, x_te, y_te = split(x, y, test_fraction, seed)
+    if len(x_tr) == 0:
+        raise DataError(f"data: no training rows left (n_samples={n_samples}, test_fraction={test_fraction})")
+    return Dataset(x_tr, y_tr, x_te, y_te, spec.task, spec.n_classes)
+
+
+def targets_for(y: np.ndarray, task: str, n_outputs: int) -> np.ndarray:
+    """The target array a loss compares with: one-hot rows for a many-output classifier, else ``y``."""
+    if task in ("binary", "multiclass") and n_outputs >= 2:
+        return np.eye(n_outputs, dtype=np.float32)[y[:, 0].astype(np.int64)]
+    return y.astype(np.float32)

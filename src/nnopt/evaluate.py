@@ -1,0 +1,116 @@
+"""Evaluation (the course's ``test``): predictions, loss and accuracy with given weights.
+
+Engine layer: pure, jittable functions over a :class:`Structure` and flat or named
+parameters. Training calls them at every log point; plots call :func:`predict` for
+decision boundaries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from nnopt.losses import LOSSES
+from nnopt.model import mlp_forward, scalar_forward
+from nnopt.regularizers import REGULARIZERS
+
+
+@dataclass(frozen=True)
+class Structure:
+    """Everything that shapes the compiled program; numbers are passed separately as arrays."""
+
+    model: str
+    layers: tuple[int, ...]
+    activation: str
+    output_activation: str
+    param_shapes: tuple[tuple[str, tuple[int, ...]], ...]  # (name, shape), sorted by name
+    loss: str
+    regularizer: str
+    optimizer: str
+    schedule: str
+    staircase: bool
+    ema: bool
+    ema_num_updates: bool
+    batch_size: int
+    batching: str
+    n_train: int
+    n_test: int
+    task: str
+
+    @property
+    def classifies(self) -> bool:
+        return self.task in ("binary", "multiclass")
+
+    @property
+    def n_params(self) -> int:
+        return sum(int(np.prod(shape, dtype=np.int64)) for _, shape in self.param_shapes)
+
+
+def flatten(params: dict, structure: Structure) -> jax.Array:
+    """The parameters as one float32 vector, in the structure's (sorted) order."""
+    return jnp.concatenate([jnp.ravel(jnp.asarray(params[n], jnp.float32)) for n, _ in structure.param_shapes])
+
+
+def unflatten(flat: jax.Array, structure: Structure) -> dict[str, jax.Array]:
+    """Inverse of :func:`flatten`: static slices of the vector, reshaped and named."""
+    out, start = {}, 0
+    for name, shape in structure.param_shapes:
+        size = int(np.prod(shape, dtype=np.int64))
+        out[name] = flat[..., start : start + size].reshape(flat.shape[:-1] + shape)
+        start += size
+    return out
+
+
+def forward(structure: Structure, params: dict, x: jax.Array) -> jax.Array:
+    """The model's output for inputs ``x`` ([n, features]) with named parameters."""
+    if structure.model == "scalar":
+        return scalar_forward(params, x)
+    return mlp_forward(params, x, structure.activation, structure.output_activation)
+
+
+def accuracy(y: jax.Array, y_: jax.Array) -> jax.Array:
+    """Share of rows classified right: y >= 0.5 for one output (the lecture's 0.5 line), else argmax."""
+    if y.shape[-1] == 1:
+        hits = (y[:, 0] >= 0.5) == (y_[:, 0] >= 0.5)
+    else:
+        hits = jnp.argmax(y, -1) == jnp.argmax(y_, -1)
+    return jnp.mean(hits.astype(jnp.float32))
+
+
+def losses_of(structure: Structure, numbers: dict, params: dict, x, y_):
+    """(data loss, regularization, output) of named parameters on rows ``x`` with targets ``y_``."""
+    y = forward(structure, params, x)
+    weights = jnp.ones((x.shape[0],), jnp.float32)
+    data_loss = LOSSES[structure.loss].fn(y, y_, weights, numbers)
+    penalty = REGULARIZERS[structure.regularizer](params, numbers["reg_scale"])
+    return data_loss, penalty, y
+
+
+def metrics_of(structure: Structure, numbers: dict, flat: jax.Array, x, y_) -> dict[str, jax.Array]:
+    """loss (data), reg, total and, for classifiers, accuracy of flat parameters on ``x``."""
+    data_loss, penalty, y = losses_of(structure, numbers, unflatten(flat, structure), x, y_)
+    out = {"loss": data_loss, "reg": penalty, "total": data_loss + penalty}
+    if structure.classifies:
+        out["accuracy"] = accuracy(y, y_)
+    return out
+
+
+def predict(structure: Structure, params: dict, x) -> np.ndarray:
+    """The model's output for ``x``, evaluated in chunks to bound memory (e.g. a 600×600 grid)."""
+    fn = _predict_fn(structure)
+    x = np.asarray(x, np.float32)
+    named = {k: jnp.asarray(v) for k, v in params.items()}
+    parts = [np.asarray(fn(named, x[i : i + 65536])) for i in range(0, len(x), 65536)]
+    return np.concatenate(parts) if parts else np.zeros((0, structure.layers[-1]), np.float32)
+
+
+_PREDICT_CACHE: dict = {}
+
+
+def _predict_fn(structure: Structure):
+    if structure not in _PREDICT_CACHE:
+        _PREDICT_CACHE[structure] = jax.jit(lambda p, x: forward(structure, p, x))
+    return _PREDICT_CACHE[structure]

@@ -1,0 +1,145 @@
+"""The network (the lecture's ``forward``): an MLP or a single scalar parameter.
+
+Parameters are a dict named as in the lecture: ``w1, b1, w2, b2, ...`` where layer
+k has the weight matrix ``wk`` of shape ``[fan_in, fan_out]`` and the bias ``bk``
+(absent for layers without bias, like the yogurt fit ``y = x @ w1``). The 1-D
+demos have a single parameter ``w`` and their "output" is ``w`` itself.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from nnopt.tf1_random import tf1_random_normal
+
+Params = dict[str, jax.Array]
+
+# Activations: name -> f(z). Hidden layers use any of them; outputs use linear,
+# sigmoid or softmax.
+ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
+    "relu": jax.nn.relu,  # max(0, z)
+    "sigmoid": jax.nn.sigmoid,  # 1 / (1 + e^-z)
+    "tanh": jnp.tanh,  # (e^z - e^-z) / (e^z + e^-z)
+    "linear": lambda z: z,
+    "leaky_relu": lambda z: jax.nn.leaky_relu(z, 0.01),  # max(0.01 z, z)
+    "elu": jax.nn.elu,  # z if z > 0 else e^z - 1
+    "softplus": jax.nn.softplus,  # log(1 + e^z)
+}
+OUTPUT_ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
+    "linear": lambda z: z,
+    "sigmoid": jax.nn.sigmoid,
+    "softmax": lambda z: jax.nn.softmax(z, axis=-1),  # e^zi / Σj e^zj
+}
+
+
+def _normal(shape, stddev, seed, index):
+    """N(0, stddev²), from a JAX key folded with the layer index."""
+    key = jax.random.fold_in(jax.random.PRNGKey(seed), index)
+    return np.asarray(jax.random.normal(key, shape, jnp.float32)) * np.float32(stddev)
+
+
+def _truncated_normal(shape, stddev, seed, index):
+    """N(0, stddev²) redrawn outside ±2 stddev, like tf.truncated_normal."""
+    key = jax.random.fold_in(jax.random.PRNGKey(seed), index)
+    return np.asarray(jax.random.truncated_normal(key, -2.0, 2.0, shape, jnp.float32)) * np.float32(stddev)
+
+
+def _glorot_uniform(shape, stddev, seed, index):
+    """U(-a, a) with a = sqrt(6 / (fan_in + fan_out)); stddev is not used."""
+    key = jax.random.fold_in(jax.random.PRNGKey(seed), index)
+    return np.asarray(jax.nn.initializers.glorot_uniform()(key, shape, jnp.float32))
+
+
+def _glorot_normal(shape, stddev, seed, index):
+    """Truncated normal with variance 2 / (fan_in + fan_out); stddev is not used."""
+    key = jax.random.fold_in(jax.random.PRNGKey(seed), index)
+    return np.asarray(jax.nn.initializers.glorot_normal()(key, shape, jnp.float32))
+
+
+def _tf1_normal(shape, stddev, seed, index):
+    """TensorFlow 1's tf.random_normal(shape, stddev, seed=seed + index): the lecture's own start."""
+    return tf1_random_normal(shape, stddev, seed=seed + index)
+
+
+# Weight initializers: name -> f(shape, stddev, seed, layer_index) -> float32 array.
+INITIALIZERS = {
+    "normal": _normal,
+    "truncated_normal": _truncated_normal,
+    "glorot_uniform": _glorot_uniform,
+    "glorot_normal": _glorot_normal,
+    "tf1_normal": _tf1_normal,
+}
+
+
+def init_mlp(
+    layers: tuple[int, ...],
+    *,
+    init: str = "normal",
+    stddev: float = 1.0,
+    bias_init: float = 0.01,
+    bias: bool = True,
+    seed: int = 0,
+) -> dict[str, np.ndarray]:
+    """Initial MLP parameters: weights from ``INITIALIZERS[init]``, biases constant ``bias_init``.
+
+    Example:
+      >>> p = init_mlp((2, 11, 1), seed=0)
+      >>> sorted(p), p["w1"].shape, float(p["b1"][0])
+      (['b1', 'b2', 'w1', 'w2'], (2, 11), 0.009999999776482582)
+    """
+    params = {}
+    for k, (fan_in, fan_out) in enumerate(zip(layers[:-1], layers[1:]), start=1):
+        params[f"w{k}"] = INITIALIZERS[init]((fan_in, fan_out), stddev, seed, k - 1)
+        if bias:
+            params[f"b{k}"] = np.full((fan_out,), bias_init, np.float32)
+    return params
+
+
+def init_scalar(value: float) -> dict[str, np.ndarray]:
+    """The 1-D demos' single parameter ``w`` (a float32 scalar)."""
+    return {"w": np.asarray(value, np.float32)}
+
+
+def _dense(x: jax.Array, w: jax.Array) -> jax.Array:
+    """x @ w. Small products are written as a broadcast multiply-sum.
+
+    XLA:CPU hands every dot to a GEMM library call whose fixed cost dominates at the
+    lecture's sizes (30x2 @ 2x11); the elementwise form fuses with its neighbours and
+    runs a training step several times faster. Large products keep the real dot.
+    """
+    if x.shape[-2] * w.shape[0] * w.shape[1] <= 16384:
+        return jnp.sum(x[..., :, :, None] * w, axis=-2)
+    return x @ w
+
+
+def mlp_forward(params: Params, x: jax.Array, activation: str, output_activation: str) -> jax.Array:
+    """y = f_out(... f(f(x W1 + b1) W2 + b2) ... WL + bL), with ``f = ACTIVATIONS[activation]``."""
+    n_layers = sum(1 for name in params if name.startswith("w"))
+    hidden = ACTIVATIONS[activation]
+    h = x
+    for k in range(1, n_layers + 1):
+        h = _dense(h, params[f"w{k}"])
+        if f"b{k}" in params:
+            h = h + params[f"b{k}"]
+        if k < n_layers:
+            h = hidden(h)
+    return OUTPUT_ACTIVATIONS[output_activation](h)
+
+
+def scalar_forward(params: Params, x: jax.Array) -> jax.Array:
+    """The 1-D demos: the prediction is the parameter ``w`` itself, one per input row."""
+    return jnp.broadcast_to(params["w"], (x.shape[0], 1))
+
+
+def layer_count(layers: tuple[int, ...]) -> int:
+    """The lecture's count: hidden layers + the output layer (the input layer is not counted)."""
+    return len(layers) - 1
+
+
+def parameter_count(layers: tuple[int, ...], bias: bool = True) -> int:
+    """Σ_k fan_in·fan_out (+ fan_out biases): the 3-4-2 network has 3·4+4 + 4·2+2 = 26."""
+    return sum(a * b + (b if bias else 0) for a, b in zip(layers[:-1], layers[1:]))
