@@ -10,7 +10,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
+
+_T0 = time.perf_counter()  # process start, as near as Python lets us see it
 
 from nnopt.errors import DivergenceError, NnoptError
 
@@ -21,7 +24,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports a bad argument in one line, without the usage block."""
 
     def error(self, message: str):  # noqa: D401 - argparse's API
-        raise NnoptError(f"{self.prog}: {message} (see {self.prog} --help)")
+        raise NnoptError(f"{message} (see {self.prog} --help)")
 
 
 def _fmt(v: float) -> str:
@@ -164,6 +167,71 @@ def cmd_resume(args) -> int:
     return _train_in_folder(training, run_dir, args, training.config.train.checkpoint_every)
 
 
+# ---------------------------------------------------------------- lecture
+
+
+def cmd_lecture(args) -> int:
+    from nnopt.lecture import PARTS
+
+    unknown = [n for n in args.only or [] if n not in PARTS]
+    if unknown:
+        raise NnoptError(f"unknown --only name {unknown[0]!r}; choose from {', '.join(PARTS)}")
+    out = Path(args.out)
+    from nnopt.report import check_writable
+
+    check_writable(out)  # before any training
+    compile_seconds = _compile_timer()
+    from nnopt.lecture import run_lecture
+    from nnopt.report import terminal_table, write_report
+
+    t_import = time.perf_counter()
+    quiet = args.json or args.quiet
+
+    def progress(label: str, done: int, total: int) -> None:
+        if not quiet:
+            print(f"[{done}/{total}] trained {label}", file=sys.stderr, flush=True)
+
+    experiments = run_lecture(args.only, on_trained=progress)
+    t_train = time.perf_counter()
+    timing = {"import": t_import - _T0, "compile and train": t_train - t_import}
+    paths = write_report(out, experiments, timing | {"figures and report": 0.0})
+    t_end = time.perf_counter()
+    timing |= {"figures and report": t_end - t_train, "total": t_end - _T0,
+               "compiling (summed over threads)": compile_seconds()}
+    write_report_timing(paths["results.json"], timing)
+    if args.json:
+        from nnopt.report import results
+
+        print(json.dumps(results(experiments) | {"report": str(paths["report.html"]), "timing_seconds": timing}))
+    else:
+        print(terminal_table(experiments))
+        print(f"report: {paths['report.html']} (figures in {out / 'figures'}, values in {paths['results.json']})")
+        print("time: " + ", ".join(f"{k} {v:.2f} s" for k, v in timing.items()))
+    return 0
+
+
+def _compile_timer():
+    """A function returning the seconds JAX spent compiling since this call (all threads)."""
+    import jax
+
+    total = [0.0]
+
+    def listener(event: str, duration: float, **_) -> None:
+        if event.startswith("/jax/core/compile/") or event.startswith("/jax/compilation_cache/"):
+            total[0] += duration
+
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    return lambda: total[0]
+
+
+def write_report_timing(path: Path, timing: dict) -> None:
+    from nnopt.runs import write_text
+
+    payload = json.loads(path.read_text("utf-8"))
+    payload["timing_seconds"] = timing
+    write_text(path, json.dumps(payload, indent=1, ensure_ascii=False) + "\n")
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -185,6 +253,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="end stdout with one JSON line of results")
     p.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
     p.set_defaults(fn=cmd_run)
+
+    p = sub.add_parser("lecture", help="re-run the whole lecture and write a report")
+    p.add_argument("--out", metavar="DIR", default="lecture-report", help="report folder (default ./lecture-report)")
+    p.add_argument("--only", nargs="+", metavar="NAME", help="run only these parts of the lecture")
+    p.add_argument("--json", action="store_true", help="print the checks as one JSON object")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(fn=cmd_lecture)
 
     p = sub.add_parser("resume", help="continue a run from its latest checkpoint")
     p.add_argument("run_dir", metavar="RUN_DIR")

@@ -76,10 +76,10 @@ def boundary_grid(x: np.ndarray, step: float = 0.01, margin: float = 0.5):
     return xx, yy, np.c_[xx.ravel(), yy.ravel()].astype(np.float32)
 
 
-def draw_boundary(ax, result: TrainResult, params: dict, title: str) -> None:
+def draw_boundary(ax, result: TrainResult, params: dict, title: str, grid_step: float = 0.01) -> None:
     """Scatter of the training points and the model's 0.5 contour (class regions if many)."""
     x, y = result.dataset.x_train, result.dataset.y_train[:, 0]
-    xx, yy, grid = boundary_grid(x)
+    xx, yy, grid = boundary_grid(x, grid_step)
     out = predict(result.structure, params, grid)
     if out.shape[1] == 1:
         probs = out[:, 0].reshape(xx.shape)
