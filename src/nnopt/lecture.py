@@ -305,10 +305,14 @@ def analyze_regularization(exp: Experiment) -> None:
 def analyze_modular(exp: Experiment) -> None:
     r = exp.runs["circle-modular"]
     lr = r.history.per_step("lr")
-    expected_last = 0.001 * 0.999 ** ((len(lr) - 1) // 10)
-    exp.checks.append(numeric_check(
-        "modular.lr-final", "learning_rate = 0.001 * 0.999^(global_step // (300/30)), last update",
-        _round(expected_last, 8), lr[-1], 8,
+    # TensorFlow computes in float32, so the formula takes the float32 values of 0.001 and 0.999.
+    base, rate = float(np.float32(0.001)), float(np.float32(0.999))
+    formula = base * rate ** (np.arange(len(lr)) // 10)
+    deviation = float(np.max(np.abs(lr / formula - 1)))
+    exp.checks.append(fact_check(
+        "modular.lr", "learning_rate = 0.001 * 0.999^⌊global_step / (300/30)⌋ (staircase), every update",
+        "0.001·0.999^⌊k/10⌋", {"first": _round(lr[0], 6), "last": float(f"{lr[-1]:.7g}"),
+                               "max relative deviation": float(f"{deviation:.1e}")}, deviation < 1e-5,
     ))  # fmt: skip
     fresh = {w: _round(fresh_circle_accuracy(r, p), 4) for w, p in (("raw", r.params), ("ema", r.ema_params))}
     exp.values["fresh_accuracy"] = fresh
