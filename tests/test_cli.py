@@ -14,9 +14,18 @@ from nnopt.cli import main
 from nnopt.presets import load_config, preset_names
 
 LECTURE_PRESETS = {
-    "yogurt-mse", "yogurt-cost1-profit9", "yogurt-cost9-profit1", "gd-rate-0.2", "gd-rate-1",
-    "gd-rate-0.0001", "exponential-decay", "ema-demo", "circle", "circle-l2", "circle-modular",
-}  # fmt: skip
+    "yogurt-mse",
+    "yogurt-cost1-profit9",
+    "yogurt-cost9-profit1",
+    "gd-rate-0.2",
+    "gd-rate-1",
+    "gd-rate-0.0001",
+    "exponential-decay",
+    "ema-demo",
+    "circle",
+    "circle-l2",
+    "circle-modular",
+}
 
 
 def run_cli(capsys, *argv):
@@ -61,7 +70,14 @@ def test_run_json_reports_results_and_writes_a_run_folder(capsys, tmp_path):
     assert payload["final_loss"] == pytest.approx(0.0, abs=1e-8)
     assert payload["final_total_loss"] == payload["final_loss"]
     run_dir = tmp_path / payload["run_dir"]
-    for name in ("config.toml", "history.csv", "summary.json", "steps.npz", "loss.png", "learning_rate.png"):
+    for name in (
+        "config.toml",
+        "history.csv",
+        "summary.json",
+        "steps.npz",
+        "loss.png",
+        "learning_rate.png",
+    ):
         assert (run_dir / name).is_file(), name
     assert len(list((run_dir / "checkpoints").glob("step-*.safetensors"))) == 1
     history = (run_dir / "history.csv").read_text().splitlines()
@@ -70,7 +86,9 @@ def test_run_json_reports_results_and_writes_a_run_folder(capsys, tmp_path):
 
 
 def test_resolved_config_reruns_to_the_same_result(capsys, tmp_path):
-    code, out, _ = run_cli(capsys, "run", "yogurt-cost9-profit1", "--set", "train.steps=300", "--json")
+    code, out, _ = run_cli(
+        capsys, "run", "yogurt-cost9-profit1", "--set", "train.steps=300", "--json"
+    )
     first = last_json(out)
     code, out, _ = run_cli(capsys, "run", f"{first['run_dir']}/config.toml", "--json")
     assert code == 0
@@ -80,8 +98,16 @@ def test_resolved_config_reruns_to_the_same_result(capsys, tmp_path):
 
 
 def test_ema_and_accuracy_in_json(capsys):
-    code, out, _ = run_cli(capsys, "run", "circle-modular", "--set", "train.steps=400",
-                           "--set", "train.log_every=100", "--json")  # fmt: skip
+    code, out, _ = run_cli(
+        capsys,
+        "run",
+        "circle-modular",
+        "--set",
+        "train.steps=400",
+        "--set",
+        "train.log_every=100",
+        "--json",
+    )
     payload = last_json(out)
     assert code == 0
     assert set(payload["ema_params"]) == {"w1", "b1", "w2", "b2"}
@@ -92,11 +118,15 @@ def test_ema_and_accuracy_in_json(capsys):
 
 def test_init_from_json_and_npz_gives_the_hand_computed_step(capsys, tmp_path):
     (tmp_path / "start.json").write_text('{"w": 3.0}')
-    code, out, _ = run_cli(capsys, "run", "gd-rate-0.2", "--init", "start.json", "--set", "train.steps=1", "--json")
+    code, out, _ = run_cli(
+        capsys, "run", "gd-rate-0.2", "--init", "start.json", "--set", "train.steps=1", "--json"
+    )
     assert code == 0
     assert last_json(out)["params"]["w"] == pytest.approx(3.0 - 0.2 * (2 * 3.0 + 2))  # 1.4
     np.savez(tmp_path / "start.npz", w1=np.array([[0.5], [2.0]], np.float32))
-    code, out, _ = run_cli(capsys, "run", "yogurt-mse", "--init", "start.npz", "--set", "train.steps=1", "--json")
+    code, out, _ = run_cli(
+        capsys, "run", "yogurt-mse", "--init", "start.npz", "--set", "train.steps=1", "--json"
+    )
     payload = last_json(out)
     from nnopt.data import yogurt
 
@@ -163,7 +193,10 @@ def test_bad_files(capsys, tmp_path):
     cases = [
         (["run", "bad.toml"], "not valid TOML"),
         (["run", "unknown.toml"], "unknown section or key 'extras'"),
-        (["run", "yogurt-mse", "--init", "shape.json"], "w1 has shape [3, 1], the model needs [2, 1]"),
+        (
+            ["run", "yogurt-mse", "--init", "shape.json"],
+            "w1 has shape [3, 1], the model needs [2, 1]",
+        ),
         (["run", "yogurt-mse", "--init", "names.json"], "missing w1"),
         (["run", "yogurt-mse", "--init", "text.json"], "not a (nested) list of numbers"),
         (["run", "yogurt-mse", "--init", "notjson.json"], "not a readable JSON file"),
@@ -186,7 +219,9 @@ def test_unwritable_run_folder_is_a_clear_error(capsys, tmp_path):
 
 def test_divergence_stops_at_the_step_and_keeps_the_history(capsys, tmp_path):
     # w = 5 - 1e20·12 = -1.2e21, whose (w+1)² overflows float32: update 2's loss is infinite.
-    code, out, err = run_cli(capsys, "run", "gd-rate-0.2", "--set", "optimizer.learning_rate=1e20", "--out", "d")
+    code, out, err = run_cli(
+        capsys, "run", "gd-rate-0.2", "--set", "optimizer.learning_rate=1e20", "--out", "d"
+    )
     assert code == 1
     assert "at step 2" in err and "learning_rate" in err
     rows = (tmp_path / "d/history.csv").read_text().splitlines()
@@ -195,7 +230,14 @@ def test_divergence_stops_at_the_step_and_keeps_the_history(capsys, tmp_path):
 
 
 def test_interrupt_then_resume_is_bit_identical(capsys, tmp_path, monkeypatch):
-    args = ["--set", "train.steps=600", "--set", "train.log_every=50", "--set", "train.checkpoint_every=100"]
+    args = [
+        "--set",
+        "train.steps=600",
+        "--set",
+        "train.log_every=50",
+        "--set",
+        "train.checkpoint_every=100",
+    ]
     _, out, _ = run_cli(capsys, "run", "circle-modular", *args, "--out", "full", "--json")
     full = last_json(out)
 
@@ -223,8 +265,10 @@ def test_interrupt_then_resume_is_bit_identical(capsys, tmp_path, monkeypatch):
 def test_no_traceback_from_a_real_process(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "nnopt.cli", "run", "circle", "--set", "optimizer.learning_rate=-1"],
-        capture_output=True, text=True, cwd=tmp_path,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip() == (

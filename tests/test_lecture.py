@@ -87,7 +87,12 @@ def test_ema_numbers_and_the_rounding_miss(lecture):
 
 def test_circle_regularization_and_modular(lecture):
     checks, parts = lecture
-    for name in ("circle.plain.loss", "circle.l2.loss", "circle.l2.smaller-weights", "modular.result"):
+    for name in (
+        "circle.plain.loss",
+        "circle.l2.loss",
+        "circle.l2.smaller-weights",
+        "modular.result",
+    ):
         assert checks[name].ok, name
     # The last update has global_step 39999: 0.001·0.999^3999 with TensorFlow's float32 numbers.
     last = float(np.float32(0.001)) * float(np.float32(0.999)) ** 3999
@@ -126,8 +131,20 @@ def test_cli_only_out_json_and_the_html_report(tmp_path, capsys):
     out = tmp_path / "rep"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
-    code = main(["lecture", "--only", "gradient-descent", "ema", "cross-entropy", "network-size",
-                 "exponential-decay", "--out", str(out), "--json"])  # fmt: skip
+    code = main(
+        [
+            "lecture",
+            "--only",
+            "gradient-descent",
+            "ema",
+            "cross-entropy",
+            "network-size",
+            "exponential-decay",
+            "--out",
+            str(out),
+            "--json",
+        ]
+    )
     stdout, _ = capsys.readouterr()
     assert code == 0
     payload = json.loads(stdout.strip().splitlines()[-1])
@@ -140,7 +157,9 @@ def test_cli_only_out_json_and_the_html_report(tmp_path, capsys):
     assert pngs == ["ema.png", "exponential-decay.png", "gradient-descent.png"]
     page = _Report()
     page.feed((out / "report.html").read_text())
-    assert len(page.images) == 3 and all(i["src"].startswith("data:image/png;base64,") for i in page.images)
+    assert len(page.images) == 3 and all(
+        i["src"].startswith("data:image/png;base64,") for i in page.images
+    )
     for name in names:
         assert name in page.codes, name
     assert json.loads((out / "results.json").read_text())["summary"]["checks"] == len(names)

@@ -2,7 +2,8 @@
 
 The usual entry points::
 
-    from nnopt import load_config, train
+    from nnopt import load_config
+    from nnopt.train import train
     result = train(load_config("circle-l2", ["regularizer.scale=0.001"]))
     result.history.column("train_loss"), result.params, result.ema_params
 """
@@ -10,7 +11,7 @@ The usual entry points::
 from nnopt.config import Config
 from nnopt.errors import NnoptError
 from nnopt.presets import load_config, preset_names
-from nnopt.train import Training, TrainResult, train
+from nnopt.train import Training, TrainResult
 
-__all__ = ["Config", "NnoptError", "Training", "TrainResult", "load_config", "preset_names", "train"]
+__all__ = ["Config", "NnoptError", "Training", "TrainResult", "load_config", "preset_names"]
 __version__ = "0.1.0"

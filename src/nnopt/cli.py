@@ -15,7 +15,7 @@ from pathlib import Path
 
 _T0 = time.perf_counter()  # process start, as near as Python lets us see it
 
-from nnopt.errors import DivergenceError, NnoptError
+from nnopt.errors import DivergenceError, NnoptError  # noqa: E402 (after the clock starts)
 
 EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_INTERRUPTED = 2, 1, 130
 
@@ -56,8 +56,15 @@ def cmd_presets(args) -> int:
 def _progress(total: int, start: int, quiet: bool):
     from tqdm import tqdm
 
-    return tqdm(total=total, initial=start, unit="step", file=sys.stderr, disable=True if quiet else None,
-                dynamic_ncols=True, leave=False)
+    return tqdm(
+        total=total,
+        initial=start,
+        unit="step",
+        file=sys.stderr,
+        disable=True if quiet else None,
+        dynamic_ncols=True,
+        leave=False,
+    )
 
 
 def _human_summary(result, payload: dict) -> list[str]:
@@ -101,7 +108,9 @@ def _train_in_folder(training, run_dir: Path, args, checkpoint_every: int) -> in
     bar = _progress(total, training.step, args.json or args.quiet)
     try:
         while not training.done:
-            until_ckpt = checkpoint_every - training.step % checkpoint_every if checkpoint_every else None
+            until_ckpt = (
+                checkpoint_every - training.step % checkpoint_every if checkpoint_every else None
+            )
             done = training.advance(until_ckpt)
             bar.update(done)
             row = training.history.rows[-1]
@@ -111,14 +120,19 @@ def _train_in_folder(training, run_dir: Path, args, checkpoint_every: int) -> in
     except KeyboardInterrupt:
         bar.close()
         _save_progress(training, run_dir)
-        print(f"nnopt: interrupted at step {training.step}; the run is saved in {run_dir}. "
-              f"Continue it with: nnopt resume {run_dir}", file=sys.stderr)
+        print(
+            f"nnopt: interrupted at step {training.step}; the run is saved in {run_dir}. "
+            f"Continue it with: nnopt resume {run_dir}",
+            file=sys.stderr,
+        )
         return EXIT_INTERRUPTED
     except DivergenceError as exc:
         bar.close()
         _save_progress(training, run_dir)
-        print(f"nnopt: error: {exc}. The run up to step {training.step} is kept in {run_dir}",
-              file=sys.stderr)
+        print(
+            f"nnopt: error: {exc}. The run up to step {training.step} is kept in {run_dir}",
+            file=sys.stderr,
+        )
         return EXIT_DIVERGED
     bar.close()
     result = training.result()
@@ -152,7 +166,9 @@ def cmd_run(args) -> int:
     config = load_config(args.config, args.set or [])
     init = read_params_file(args.init) if args.init else None
     training = Training(config, init, source=f"params file {args.init}")  # checks before writing
-    run_dir = create_run_dir(Path(args.out) if args.out else Path("runs") / config.name, args.overwrite)
+    run_dir = create_run_dir(
+        Path(args.out) if args.out else Path("runs") / config.name, args.overwrite
+    )
     write_config(run_dir, training.config)
     return _train_in_folder(training, run_dir, args, training.config.train.checkpoint_every)
 
@@ -196,16 +212,26 @@ def cmd_lecture(args) -> int:
     timing = {"import": t_import - _T0, "compile and train": t_train - t_import}
     paths = write_report(out, experiments, timing | {"figures and report": 0.0})
     t_end = time.perf_counter()
-    timing |= {"figures and report": t_end - t_train, "total": t_end - _T0,
-               "compiling (summed over threads)": compile_seconds()}
+    timing |= {
+        "figures and report": t_end - t_train,
+        "total": t_end - _T0,
+        "compiling (summed over threads)": compile_seconds(),
+    }
     write_report_timing(paths["results.json"], timing)
     if args.json:
         from nnopt.report import results
 
-        print(json.dumps(results(experiments) | {"report": str(paths["report.html"]), "timing_seconds": timing}))
+        print(
+            json.dumps(
+                results(experiments)
+                | {"report": str(paths["report.html"]), "timing_seconds": timing}
+            )
+        )
     else:
         print(terminal_table(experiments))
-        print(f"report: {paths['report.html']} (figures in {out / 'figures'}, values in {paths['results.json']})")
+        print(
+            f"report: {paths['report.html']} (figures in {out / 'figures'}, values in {paths['results.json']})"
+        )
         print("time: " + ", ".join(f"{k} {v:.2f} s" for k, v in timing.items()))
     return 0
 
@@ -246,16 +272,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="train a preset or a TOML config")
     p.add_argument("config", metavar="PRESET_OR_FILE")
-    p.add_argument("--set", action="append", metavar="SECTION.FIELD=VALUE", help="override one field")
-    p.add_argument("--out", metavar="DIR", help="run folder (default runs/NAME; a new name if it exists)")
-    p.add_argument("--init", metavar="PARAMS_FILE", help="start from these parameters (JSON or NPZ)")
+    p.add_argument(
+        "--set", action="append", metavar="SECTION.FIELD=VALUE", help="override one field"
+    )
+    p.add_argument(
+        "--out", metavar="DIR", help="run folder (default runs/NAME; a new name if it exists)"
+    )
+    p.add_argument(
+        "--init", metavar="PARAMS_FILE", help="start from these parameters (JSON or NPZ)"
+    )
     p.add_argument("--overwrite", action="store_true", help="reuse an existing run folder")
     p.add_argument("--json", action="store_true", help="end stdout with one JSON line of results")
     p.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
     p.set_defaults(fn=cmd_run)
 
     p = sub.add_parser("lecture", help="re-run the whole lecture and write a report")
-    p.add_argument("--out", metavar="DIR", default="lecture-report", help="report folder (default ./lecture-report)")
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        default="lecture-report",
+        help="report folder (default ./lecture-report)",
+    )
     p.add_argument("--only", nargs="+", metavar="NAME", help="run only these parts of the lecture")
     p.add_argument("--json", action="store_true", help="print the checks as one JSON object")
     p.add_argument("--quiet", action="store_true", help="no progress lines")

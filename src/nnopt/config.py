@@ -30,7 +30,9 @@ class DataConfig:
     n_samples: int = 0  # rows to generate; 0 = the dataset's own size (yogurt 32, circle 300)
     noise: float = 0.0  # Playground generators' noise, 0..1 (Playground's percent / 100)
     test_fraction: float = 0.0  # share of rows held out for testing (the lecture trains on all)
-    batching: str = "cyclic"  # "cyclic": the lecture's slices (i*B) % N; "shuffle": new order each epoch
+    batching: str = (
+        "cyclic"  # "cyclic": the lecture's slices (i*B) % N; "shuffle": new order each epoch
+    )
 
 
 @dataclass(frozen=True)
@@ -238,7 +240,9 @@ def parse_override(text: str) -> tuple[str, str, Any]:
         )
     types = section_fields(section)
     if name not in types:
-        raise ConfigError(f"--set {text!r}: unknown field {path}; [{section}] has {', '.join(types)}")
+        raise ConfigError(
+            f"--set {text!r}: unknown field {path}; [{section}] has {', '.join(types)}"
+        )
     try:
         value = tomllib.loads(f"v = {value_text.strip()}")["v"]
     except tomllib.TOMLDecodeError:
@@ -295,9 +299,15 @@ def validate(config: Config) -> None:
     rows) run when training is set up.
     """
     d, m, lo, r, o, s, e, t = (
-        config.data, config.model, config.loss, config.regularizer,
-        config.optimizer, config.schedule, config.ema, config.train,
-    )  # fmt: skip
+        config.data,
+        config.model,
+        config.loss,
+        config.regularizer,
+        config.optimizer,
+        config.schedule,
+        config.ema,
+        config.train,
+    )
     _choice("data.name", d.name, DATASETS)
     _choice("data.batching", d.batching, ("cyclic", "shuffle"))
     _check("data.n_samples", d.n_samples, 0 <= d.n_samples <= 1_000_000, "0 (default) to 1000000")
@@ -322,7 +332,9 @@ def validate(config: Config) -> None:
             continue
         if name not in own:
             takes = ", ".join(own) if own else "only learning_rate"
-            raise ConfigError(f"optimizer.{name} is not a setting of {o.name}; {o.name} takes {takes}")
+            raise ConfigError(
+                f"optimizer.{name} is not a setting of {o.name}; {o.name} takes {takes}"
+            )
         if name in ("momentum", "b1", "b2", "decay"):
             _check(f"optimizer.{name}", value, 0 <= value < 1, "in [0, 1)")
         elif name == "eps":
@@ -348,10 +360,14 @@ def _validate_combination(config: Config) -> None:
             "goes with the scalar model, and only with it"
         )
     if m.name == "scalar" and d.name != "none":
-        raise ConfigError(f"data.name = {d.name!r}: the scalar model takes no data; use data.name = 'none'")
+        raise ConfigError(
+            f"data.name = {d.name!r}: the scalar model takes no data; use data.name = 'none'"
+        )
     if m.name == "mlp" and d.name == "none":
-        raise ConfigError("data.name = 'none': an mlp needs data; choose one of " + ", ".join(
-            n for n in DATASETS if n != "none"))
+        raise ConfigError(
+            "data.name = 'none': an mlp needs data; choose one of "
+            + ", ".join(n for n in DATASETS if n != "none")
+        )
     if lo.name == "cross_entropy" and m.output_activation == "linear":
         raise ConfigError(
             "loss.name = 'cross_entropy' needs probabilities: set model.output_activation to "
@@ -376,8 +392,10 @@ def resolve(config: Config) -> Config:
     if data.n_samples == 0:
         data = dataclasses.replace(data, n_samples=DATASETS[data.name].default_size)
     opt = config.optimizer
-    filled = {k: (getattr(opt, k) if getattr(opt, k) is not None else v)
-              for k, v in OPTIMIZERS[opt.name].numbers.items()}
+    filled = {
+        k: (getattr(opt, k) if getattr(opt, k) is not None else v)
+        for k, v in OPTIMIZERS[opt.name].numbers.items()
+    }
     opt = dataclasses.replace(opt, **filled)
     return config.replace(data=data, optimizer=opt)
 

@@ -10,8 +10,8 @@ generators (labels -1/+1 there are 0/1 here).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -104,7 +104,9 @@ def spiral(n_samples: int = 500, noise: float = 0.0, seed: int = 0, n_arms: int 
         t = 1.75 * i / count * 2 * math.pi + 2 * math.pi * arm / n_arms
         jitter = rng.uniform(-1, 1, (count, 2)) * noise
         xs.append(np.stack([r * np.sin(t), r * np.cos(t)], 1) + jitter)
-        label = (1 - arm) if n_arms == 2 else arm  # two arms: the first is class 1, as in Playground
+        label = (
+            (1 - arm) if n_arms == 2 else arm
+        )  # two arms: the first is class 1, as in Playground
         ys.append(np.full(count, label))
     return np.concatenate(xs).astype(np.float32), _labels(np.concatenate(ys))
 
@@ -130,14 +132,18 @@ def no_data(n_samples: int = 1, noise: float = 0.0, seed: int = 0):
 
 DATASETS: dict[str, DatasetSpec] = {
     "yogurt": DatasetSpec(yogurt, "regression", 32, "lecture 4.1: yogurt sales y = x1 + x2 ± 0.05"),
-    "circle": DatasetSpec(circle, "binary", 300, "lecture 4.4: 300 normal points, red inside x0²+x1²<2", 2),
+    "circle": DatasetSpec(
+        circle, "binary", 300, "lecture 4.4: 300 normal points, red inside x0²+x1²<2", 2
+    ),
     "rings": DatasetSpec(rings, "binary", 500, "Playground: a disc inside a ring", 2),
     "xor": DatasetSpec(xor, "binary", 500, "Playground: exclusive or of the quadrants", 2),
     "gauss": DatasetSpec(gauss, "binary", 500, "Playground: two Gaussian clusters", 2),
     "spiral": DatasetSpec(spiral, "binary", 500, "Playground: two interleaved spirals", 2),
     "spiral3": DatasetSpec(spiral3, "multiclass", 600, "three interleaved spirals, 3 classes", 3),
     "plane": DatasetSpec(plane, "regression", 500, "Playground: regression on a tilted plane"),
-    "none": DatasetSpec(no_data, "none", 1, "no data: the loss is a function of the parameter alone"),
+    "none": DatasetSpec(
+        no_data, "none", 1, "no data: the loss is a function of the parameter alone"
+    ),
 }
 
 
@@ -170,13 +176,17 @@ def split(x: np.ndarray, y: np.ndarray, test_fraction: float, seed: int):
     return x[train], y[train], x[test], y[test]
 
 
-def make_dataset(name: str, n_samples: int, noise: float, seed: int, test_fraction: float) -> Dataset:
+def make_dataset(
+    name: str, n_samples: int, noise: float, seed: int, test_fraction: float
+) -> Dataset:
     """Generates the named dataset and splits it into train and test."""
     spec = DATASETS[name]
     x, y = spec.generate(n_samples, noise, seed)
     x_tr, y_tr, x_te, y_te = split(x, y, test_fraction, seed)
     if len(x_tr) == 0:
-        raise DataError(f"data: no training rows left (n_samples={n_samples}, test_fraction={test_fraction})")
+        raise DataError(
+            f"data: no training rows left (n_samples={n_samples}, test_fraction={test_fraction})"
+        )
     return Dataset(x_tr, y_tr, x_te, y_te, spec.task, spec.n_classes)
 
 

@@ -51,7 +51,9 @@ class Structure:
 
 def flatten(params: dict, structure: Structure) -> jax.Array:
     """The parameters as one float32 vector, in the structure's (sorted) order."""
-    return jnp.concatenate([jnp.ravel(jnp.asarray(params[n], jnp.float32)) for n, _ in structure.param_shapes])
+    return jnp.concatenate(
+        [jnp.ravel(jnp.asarray(params[n], jnp.float32)) for n, _ in structure.param_shapes]
+    )
 
 
 def unflatten(flat: jax.Array, structure: Structure) -> dict[str, jax.Array]:

@@ -11,19 +11,20 @@ their cause, never tuned away. Figures and the report are drawn by
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import jax.numpy as jnp
 import numpy as np
 
+from nnopt.config import Config
 from nnopt.data import circle
 from nnopt.ema import ema_decay, ema_update
 from nnopt.evaluate import accuracy, predict
 from nnopt.losses import cross_entropy_of
 from nnopt.model import OUTPUT_ACTIVATIONS, layer_count, parameter_count
-from nnopt.config import Config
 from nnopt.presets import load_config
 from nnopt.train import TrainResult, train
 
@@ -42,9 +43,14 @@ class Check:
 
     def as_dict(self) -> dict:
         return {
-            "name": self.name, "claim": self.claim, "lecture": self.lecture, "nnopt": self.nnopt,
-            "tolerance": self.tolerance, "ok": self.ok, "note": self.note,
-        }  # fmt: skip
+            "name": self.name,
+            "claim": self.claim,
+            "lecture": self.lecture,
+            "nnopt": self.nnopt,
+            "tolerance": self.tolerance,
+            "ok": self.ok,
+            "note": self.note,
+        }
 
 
 @dataclass
@@ -98,11 +104,17 @@ def fact_check(name: str, claim: str, lecture, value, ok: bool, note: str = "") 
 def analyze_network_size(exp: Experiment) -> None:
     layers = (3, 4, 2)
     exp.checks += [
-        numeric_check("network-size.layers", "层数 = 隐藏层 + 输出层: the 3-4-2 network has 2 layers",
-                      2, layer_count(layers), 0),
-        numeric_check("network-size.parameters", "总参数 = 3*4+4 + 4*2+2 = 26", 26,
-                      parameter_count(layers), 0),
-    ]  # fmt: skip
+        numeric_check(
+            "network-size.layers",
+            "层数 = 隐藏层 + 输出层: the 3-4-2 network has 2 layers",
+            2,
+            layer_count(layers),
+            0,
+        ),
+        numeric_check(
+            "network-size.parameters", "总参数 = 3*4+4 + 4*2+2 = 26", 26, parameter_count(layers), 0
+        ),
+    ]
 
 
 def analyze_activations(exp: Experiment) -> None:
@@ -110,15 +122,23 @@ def analyze_activations(exp: Experiment) -> None:
 
     z = np.linspace(-6, 6, 241, dtype=np.float32)
     exp.values["z"] = z
-    exp.values["curves"] = {n: np.asarray(ACTIVATIONS[n](jnp.asarray(z))) for n in ("relu", "sigmoid", "tanh")}
-    exp.checks.append(fact_check(
-        "activations.values", "relu(z) = max(0, z), sigmoid(z) = 1/(1+e^-z), tanh(z)",
-        "relu(-1)=0, sigmoid(0)=0.5, tanh(0)=0",
-        [float(ACTIVATIONS[n](jnp.float32(v))) for n, v in (("relu", -1.0), ("sigmoid", 0.0), ("tanh", 0.0))],
-        float(ACTIVATIONS["relu"](jnp.float32(-1.0))) == 0.0
-        and float(ACTIVATIONS["sigmoid"](jnp.float32(0.0))) == 0.5
-        and float(ACTIVATIONS["tanh"](jnp.float32(0.0))) == 0.0,
-    ))  # fmt: skip
+    exp.values["curves"] = {
+        n: np.asarray(ACTIVATIONS[n](jnp.asarray(z))) for n in ("relu", "sigmoid", "tanh")
+    }
+    exp.checks.append(
+        fact_check(
+            "activations.values",
+            "relu(z) = max(0, z), sigmoid(z) = 1/(1+e^-z), tanh(z)",
+            "relu(-1)=0, sigmoid(0)=0.5, tanh(0)=0",
+            [
+                float(ACTIVATIONS[n](jnp.float32(v)))
+                for n, v in (("relu", -1.0), ("sigmoid", 0.0), ("tanh", 0.0))
+            ],
+            float(ACTIVATIONS["relu"](jnp.float32(-1.0))) == 0.0
+            and float(ACTIVATIONS["sigmoid"](jnp.float32(0.0))) == 0.5
+            and float(ACTIVATIONS["tanh"](jnp.float32(0.0))) == 0.0,
+        )
+    )
 
 
 YOGURT_LECTURE = {
@@ -139,7 +159,10 @@ def analyze_yogurt(exp: Experiment) -> None:
         h = result.history
         late = h.column("step") >= 10000
         w1, w2 = h.column("w1[0,0]")[late], h.column("w1[1,0]")[late]
-        band = [[_round(w1.min(), 3), _round(w1.max(), 3)], [_round(w2.min(), 3), _round(w2.max(), 3)]]
+        band = [
+            [_round(w1.min(), 3), _round(w1.max(), 3)],
+            [_round(w2.min(), 3), _round(w2.max(), 3)],
+        ]
         inside = all(lo - 0.005 <= v <= hi + 0.005 for v, (lo, hi) in zip(lecture, band))
         note = (
             "The cost/profit loss is piecewise linear, so its gradient does not shrink near the optimum: "
@@ -148,37 +171,62 @@ def analyze_yogurt(exp: Experiment) -> None:
             "that band; TensorFlow 1 running the lecture's code from the same start also ends at "
             f"{TF1_YOGURT[preset]}. The lecture's numbers {'lie' if inside else 'do not lie'} in the band."
         )
-        exp.checks.append(numeric_check(f"{preset}.w", claim + " (final value)", list(lecture), w, 2, note))
-        exp.checks.append(fact_check(
-            f"{preset}.band", claim + " (within the band w visits late in training)", list(lecture),
-            band, inside, "The band is [min, max] of w over the log points of steps 10000-20000, ±0.005.",
-        ))  # fmt: skip
+        exp.checks.append(
+            numeric_check(f"{preset}.w", claim + " (final value)", list(lecture), w, 2, note)
+        )
+        exp.checks.append(
+            fact_check(
+                f"{preset}.band",
+                claim + " (within the band w visits late in training)",
+                list(lecture),
+                band,
+                inside,
+                "The band is [min, max] of w over the log points of steps 10000-20000, ±0.005.",
+            )
+        )
     mse, more, less = (exp.runs[p].params["w1"].ravel().sum() for p in YOGURT_LECTURE)
-    exp.checks.append(fact_check(
-        "yogurt.direction", "利润大于成本时预测偏多, 成本大于利润时预测偏少 (cost/profit shifts the fit)",
-        "cost1/profit9 > mse > cost9/profit1", [_round(v, 3) for v in (more, mse, less)],
-        bool(more > mse > less), "Compared by w1 + w2, the prediction at x = (1, 1).",
-    ))  # fmt: skip
+    exp.checks.append(
+        fact_check(
+            "yogurt.direction",
+            "利润大于成本时预测偏多, 成本大于利润时预测偏少 (cost/profit shifts the fit)",
+            "cost1/profit9 > mse > cost9/profit1",
+            [_round(v, 3) for v in (more, mse, less)],
+            bool(more > mse > less),
+            "Compared by w1 + w2, the prediction at x = (1, 1).",
+        )
+    )
 
 
 def analyze_cross_entropy(exp: Experiment) -> None:
     h1 = cross_entropy_of([1, 0], [0.6, 0.4], base=10)
     h2 = cross_entropy_of([1, 0], [0.8, 0.2], base=10)
-    note = ("The lecture's numbers use log base 10; with the natural log (TensorFlow's tf.log, and "
-            f"nnopt's losses) they are {cross_entropy_of([1, 0], [0.6, 0.4]):.3f} and "
-            f"{cross_entropy_of([1, 0], [0.8, 0.2]):.3f}; the ranking is the same.")
+    note = (
+        "The lecture's numbers use log base 10; with the natural log (TensorFlow's tf.log, and "
+        f"nnopt's losses) they are {cross_entropy_of([1, 0], [0.6, 0.4]):.3f} and "
+        f"{cross_entropy_of([1, 0], [0.8, 0.2]):.3f}; the ranking is the same."
+    )
     exp.checks += [
         numeric_check("cross-entropy.H1", "H1((1,0),(0.6,0.4)) ≈ 0.222", 0.222, h1, 3, note),
         numeric_check("cross-entropy.H2", "H2((1,0),(0.8,0.2)) ≈ 0.097", 0.097, h2, 3, note),
-        fact_check("cross-entropy.ranking", "0.222 > 0.097, so y2 is closer to the answer", "H1 > H2",
-                   [_round(h1, 3), _round(h2, 3)], h1 > h2),
-    ]  # fmt: skip
+        fact_check(
+            "cross-entropy.ranking",
+            "0.222 > 0.097, so y2 is closer to the answer",
+            "H1 > H2",
+            [_round(h1, 3), _round(h2, 3)],
+            h1 > h2,
+        ),
+    ]
     probs = np.asarray(OUTPUT_ACTIVATIONS["softmax"](jnp.asarray([[1.0, 2.0, 3.0]])))[0]
-    exp.checks.append(fact_check(
-        "softmax.distribution", "softmax 输出满足概率分布: each in [0, 1] and Σ = 1", "Σ = 1",
-        [_round(p, 4) for p in probs], bool(np.all((probs >= 0) & (probs <= 1)) and abs(probs.sum() - 1) < 1e-6),
-        "softmax([1, 2, 3]).",
-    ))  # fmt: skip
+    exp.checks.append(
+        fact_check(
+            "softmax.distribution",
+            "softmax 输出满足概率分布: each in [0, 1] and Σ = 1",
+            "Σ = 1",
+            [_round(p, 4) for p in probs],
+            bool(np.all((probs >= 0) & (probs <= 1)) and abs(probs.sum() - 1) < 1e-6),
+            "softmax([1, 2, 3]).",
+        )
+    )
 
 
 # ------------------------------------------------------------------ 4.2
@@ -196,18 +244,30 @@ def analyze_gradient_descent(exp: Experiment) -> None:
     ]
     w1 = exp.runs["1"].history.column("w")
     swings = bool(np.allclose(w1[0::2], 5.0) and np.allclose(w1[1::2], -7.0))
-    exp.checks.append(fact_check(
-        "gd-1.swing", "学习率为 1: loss 不收敛, w 在 5 和 -7 之间波动", "5, -7, 5, -7 ...",
-        [_round(v, 3) for v in w1[:6]], swings,
-        "w ← w - (2w + 2) = -w - 2 maps 5 to -7 and back; the loss stays 36.",
-    ))  # fmt: skip
+    exp.checks.append(
+        fact_check(
+            "gd-1.swing",
+            "学习率为 1: loss 不收敛, w 在 5 和 -7 之间波动",
+            "5, -7, 5, -7 ...",
+            [_round(v, 3) for v in w1[:6]],
+            swings,
+            "w ← w - (2w + 2) = -w - 2 maps 5 to -7 and back; the loss stays 36.",
+        )
+    )
     slow = exp.runs["0.0001"].history
     ws, losses = slow.column("w"), slow.column("train_loss")
-    exp.checks.append(fact_check(
-        "gd-0.0001.slow", "学习率为 0.0001: loss 缓慢下降, w 变化很小", "w stays near 5, loss falls slowly",
-        {"w after 40 steps": _round(ws[-1], 4), "loss": [_round(losses[0], 3), _round(losses[-1], 3)]},
-        bool(np.all(np.diff(losses) < 0) and 4.9 < ws[-1] < 5.0),
-    ))  # fmt: skip
+    exp.checks.append(
+        fact_check(
+            "gd-0.0001.slow",
+            "学习率为 0.0001: loss 缓慢下降, w 变化很小",
+            "w stays near 5, loss falls slowly",
+            {
+                "w after 40 steps": _round(ws[-1], 4),
+                "loss": [_round(losses[0], 3), _round(losses[-1], 3)],
+            },
+            bool(np.all(np.diff(losses) < 0) and 4.9 < ws[-1] < 5.0),
+        )
+    )
     exp.values["rates"] = {r: exp.runs[f"rate {r}"].history.column("w") for r in RATES_TRIED}
 
 
@@ -215,13 +275,24 @@ def analyze_exponential_decay(exp: Experiment) -> None:
     lr = exp.runs["decay"].history.per_step("lr")
     formula = 0.1 * 0.99 ** np.arange(len(lr))
     exp.checks += [
-        numeric_check("exponential-decay.first", "学习率初值 0.1 (LEARNING_RATE_BASE)", 0.1, lr[0], 3),
-        fact_check("exponential-decay.formula", "learning_rate = 0.1 * 0.99^(global_step / 1)",
-                   "0.1·0.99^k", f"max deviation {float(np.max(np.abs(lr - formula))):.1e}",
-                   bool(np.allclose(lr, formula, rtol=1e-5))),
-        fact_check("exponential-decay.decreasing", "随着训练轮数增加学习率在不断减小", "decreasing",
-                   [_round(lr[0], 4), _round(lr[-1], 4)], bool(np.all(np.diff(lr) < 0))),
-    ]  # fmt: skip
+        numeric_check(
+            "exponential-decay.first", "学习率初值 0.1 (LEARNING_RATE_BASE)", 0.1, lr[0], 3
+        ),
+        fact_check(
+            "exponential-decay.formula",
+            "learning_rate = 0.1 * 0.99^(global_step / 1)",
+            "0.1·0.99^k",
+            f"max deviation {float(np.max(np.abs(lr - formula))):.1e}",
+            bool(np.allclose(lr, formula, rtol=1e-5)),
+        ),
+        fact_check(
+            "exponential-decay.decreasing",
+            "随着训练轮数增加学习率在不断减小",
+            "decreasing",
+            [_round(lr[0], 4), _round(lr[-1], 4)],
+            bool(np.all(np.diff(lr) < 0)),
+        ),
+    ]
 
 
 # ------------------------------------------------------------------ 4.3
@@ -247,8 +318,12 @@ def ema_script(decay: float, runs: int = 8) -> list[tuple[int, float, float]]:
 def analyze_ema(exp: Experiment) -> None:
     seq = ema_script(0.99)
     shadows = [s for _, _, s in seq[1:5]]
-    text = ["global_step 0, w1 := 1: 0.9", "global_step 100, w1 := 10: 0.826 + 0.818 = 1.644",
-            "again: 2.328", "again: 2.956"]  # fmt: skip
+    text = [
+        "global_step 0, w1 := 1: 0.9",
+        "global_step 100, w1 := 10: 0.826 + 0.818 = 1.644",
+        "again: 2.328",
+        "again: 2.956",
+    ]
     notes = [
         "",
         "The lecture adds the rounded terms 0.826 + 0.818. Unrounded they are 0.82636 + 0.81818 = "
@@ -259,8 +334,11 @@ def analyze_ema(exp: Experiment) -> None:
         "",
     ]
     for i, (lec, got, claim, note) in enumerate(zip(EMA_LECTURE, shadows, text, notes)):
-        exp.checks.append(numeric_check(f"ema.shadow{i + 1}", f"w1 滑动平均值, {claim}", lec, got,
-                                        1 if i == 0 else 3, note))
+        exp.checks.append(
+            numeric_check(
+                f"ema.shadow{i + 1}", f"w1 滑动平均值, {claim}", lec, got, 1 if i == 0 else 3, note
+            )
+        )
     exp.values["script"] = {d: ema_script(d, 40) for d in (0.99, 0.1)}
 
 
@@ -281,25 +359,43 @@ def analyze_regularization(exp: Experiment) -> None:
     plain, l2 = exp.runs["circle"], exp.runs["circle-l2"]
     for key, label, r in (("plain", "without L2", plain), ("l2", "with L2", l2)):
         loss = r.history.column("train_loss")
-        exp.checks.append(fact_check(
-            f"circle.{key}.loss", f"训练过程 loss 下降 ({label})", "decreasing",
-            {"step 0": _round(loss[0], 3), "step 2000": _round(loss[1], 3), "step 40000": _round(loss[-1], 4)},
-            bool(loss[-1] < loss[0]),
-            "The lecture prints the loss every 2000 steps only in a screenshot (its start is unseeded).",
-        ))  # fmt: skip
+        exp.checks.append(
+            fact_check(
+                f"circle.{key}.loss",
+                f"训练过程 loss 下降 ({label})",
+                "decreasing",
+                {
+                    "step 0": _round(loss[0], 3),
+                    "step 2000": _round(loss[1], 3),
+                    "step 40000": _round(loss[-1], 4),
+                },
+                bool(loss[-1] < loss[0]),
+                "The lecture prints the loss every 2000 steps only in a screenshot (its start is unseeded).",
+            )
+        )
     n_plain, n_l2 = _weights_norm(plain.params), _weights_norm(l2.params)
-    exp.checks.append(fact_check(
-        "circle.l2.smaller-weights", "正则化抑制模型噪声: L2 keeps the weights small (Σw²)",
-        "Σw² smaller with L2", {"without": _round(n_plain, 2), "with L2": _round(n_l2, 2)}, n_l2 < n_plain,
-    ))  # fmt: skip
+    exp.checks.append(
+        fact_check(
+            "circle.l2.smaller-weights",
+            "正则化抑制模型噪声: L2 keeps the weights small (Σw²)",
+            "Σw² smaller with L2",
+            {"without": _round(n_plain, 2), "with L2": _round(n_l2, 2)},
+            n_l2 < n_plain,
+        )
+    )
     acc = {k: _round(r.final["train_accuracy"], 4) for k, r in exp.runs.items()}
     fresh = {k: _round(fresh_circle_accuracy(r, r.params), 4) for k, r in exp.runs.items()}
     exp.values.update(train_accuracy=acc, fresh_accuracy=fresh)
-    exp.checks.append(fact_check(
-        "circle.l2.generalization", "有正则化模型的拟合曲线平滑, 泛化能力更好 (accuracy on 3000 new points)",
-        "better with L2", {"train": acc, "new points": fresh}, fresh["circle-l2"] >= fresh["circle"],
-        "The lecture has no test set; nnopt draws 3000 new points from the same distribution (seed 12345).",
-    ))  # fmt: skip
+    exp.checks.append(
+        fact_check(
+            "circle.l2.generalization",
+            "有正则化模型的拟合曲线平滑, 泛化能力更好 (accuracy on 3000 new points)",
+            "better with L2",
+            {"train": acc, "new points": fresh},
+            fresh["circle-l2"] >= fresh["circle"],
+            "The lecture has no test set; nnopt draws 3000 new points from the same distribution (seed 12345).",
+        )
+    )
 
 
 def analyze_modular(exp: Experiment) -> None:
@@ -309,22 +405,39 @@ def analyze_modular(exp: Experiment) -> None:
     base, rate = float(np.float32(0.001)), float(np.float32(0.999))
     formula = base * rate ** (np.arange(len(lr)) // 10)
     deviation = float(np.max(np.abs(lr / formula - 1)))
-    exp.checks.append(fact_check(
-        "modular.lr", "learning_rate = 0.001 * 0.999^⌊global_step / (300/30)⌋ (staircase), every update",
-        "0.001·0.999^⌊k/10⌋", {"first": _round(lr[0], 6), "last": float(f"{lr[-1]:.7g}"),
-                               "max relative deviation": float(f"{deviation:.1e}")}, deviation < 1e-5,
-    ))  # fmt: skip
-    fresh = {w: _round(fresh_circle_accuracy(r, p), 4) for w, p in (("raw", r.params), ("ema", r.ema_params))}
+    exp.checks.append(
+        fact_check(
+            "modular.lr",
+            "learning_rate = 0.001 * 0.999^⌊global_step / (300/30)⌋ (staircase), every update",
+            "0.001·0.999^⌊k/10⌋",
+            {
+                "first": _round(lr[0], 6),
+                "last": float(f"{lr[-1]:.7g}"),
+                "max relative deviation": float(f"{deviation:.1e}"),
+            },
+            deviation < 1e-5,
+        )
+    )
+    fresh = {
+        w: _round(fresh_circle_accuracy(r, p), 4)
+        for w, p in (("raw", r.params), ("ema", r.ema_params))
+    }
     exp.values["fresh_accuracy"] = fresh
-    exp.checks.append(fact_check(
-        "modular.result", "加入指数衰减学习率和正则化后, 分割曲线相对平滑, 效果变好",
-        "a good separation",
-        {"train accuracy raw": _round(r.final["train_accuracy"], 4),
-         "train accuracy EMA": _round(r.final["ema_train_accuracy"], 4), "new points": fresh},
-        r.final["train_accuracy"] > 0.9,
-        "The course's backward.py passes no global_step to AdamOptimizer.minimize, so its rate never "
-        "decays; nnopt follows the text's template (the global step drives both decay and EMA).",
-    ))  # fmt: skip
+    exp.checks.append(
+        fact_check(
+            "modular.result",
+            "加入指数衰减学习率和正则化后, 分割曲线相对平滑, 效果变好",
+            "a good separation",
+            {
+                "train accuracy raw": _round(r.final["train_accuracy"], 4),
+                "train accuracy EMA": _round(r.final["ema_train_accuracy"], 4),
+                "new points": fresh,
+            },
+            r.final["train_accuracy"] > 0.9,
+            "The course's backward.py passes no global_step to AdamOptimizer.minimize, so its rate never "
+            "decays; nnopt follows the text's template (the global step drives both decay and EMA).",
+        )
+    )
 
 
 # ------------------------------------------------------------------ exercises
@@ -337,50 +450,124 @@ def analyze_optimizers(exp: Experiment) -> None:
     exp.values["final_loss"] = table
     for base in ("yogurt-mse", "circle"):
         ranked = sorted(OPTIMIZERS_TRIED, key=lambda n: table[f"{base}/{n}"])
-        exp.checks.append(fact_check(
-            f"optimizers.{base}", f"在本代码中尝试其他反向传播方法, 看对收敛速度的影响 ({base}, same rate)",
-            "(an exercise: no number in the lecture)", {n: table[f"{base}/{n}"] for n in ranked}, True,
-            f"Final data loss after the preset's steps, all at the preset's learning rate; best first: "
-            f"{', '.join(ranked)}.",
-        ))  # fmt: skip
+        exp.checks.append(
+            fact_check(
+                f"optimizers.{base}",
+                f"在本代码中尝试其他反向传播方法, 看对收敛速度的影响 ({base}, same rate)",
+                "(an exercise: no number in the lecture)",
+                {n: table[f"{base}/{n}"] for n in ranked},
+                True,
+                f"Final data loss after the preset's steps, all at the preset's learning rate; best first: "
+                f"{', '.join(ranked)}.",
+            )
+        )
 
 
 def analyze_ema_decay(exp: Experiment) -> None:
     seq = ema_script(0.1, 8)
     exp.values["script"] = {d: ema_script(d, 40) for d in (0.99, 0.1)}
-    exp.checks.append(fact_check(
-        "ema-decay.0.1", "更改 MOVING_AVERAGE_DECAY 为 0.1 看影子追随速度", "the shadow reaches w1 fast",
-        [_round(s, 3) for _, _, s in seq[1:6]], abs(seq[3][2] - 10.0) < 0.1,
-        "With decay 0.1, d = min(0.1, (1+n)/(10+n)) = 0.1: 90% of the gap closes on every run.",
-    ))  # fmt: skip
+    exp.checks.append(
+        fact_check(
+            "ema-decay.0.1",
+            "更改 MOVING_AVERAGE_DECAY 为 0.1 看影子追随速度",
+            "the shadow reaches w1 fast",
+            [_round(s, 3) for _, _, s in seq[1:6]],
+            abs(seq[3][2] - 10.0) < 0.1,
+            "With decay 0.1, d = min(0.1, (1+n)/(10+n)) = 0.1: 90% of the gap closes on every run.",
+        )
+    )
 
 
 def _preset(name: str, *overrides: str) -> tuple[str, tuple[str, ...]]:
     return name, tuple(overrides)
 
 
-PARTS: dict[str, Part] = {p.name: p for p in (
-    Part("network-size", "4.1", "Network size: layers and parameters of 3-4-2", {}, analyze_network_size),
-    Part("activations", "4.1", "Activation functions relu, sigmoid, tanh", {}, analyze_activations),
-    Part("yogurt", "4.1", "Yogurt sales: MSE and the cost/profit loss",
-         {p: _preset(p) for p in YOGURT_LECTURE}, analyze_yogurt),
-    Part("cross-entropy", "4.1", "Cross entropy and softmax", {}, analyze_cross_entropy),
-    Part("gradient-descent", "4.2", "Gradient descent on (w+1)² and the learning rate",
-         {**{r: _preset(f"gd-rate-{r}") for r in ("0.2", "1", "0.0001")},
-          **{f"rate {r}": _preset("gd-rate-0.2", f"optimizer.learning_rate={r}") for r in RATES_TRIED}},
-         analyze_gradient_descent),
-    Part("exponential-decay", "4.2", "Exponentially decaying learning rate",
-         {"decay": _preset("exponential-decay")}, analyze_exponential_decay),
-    Part("ema", "4.3", "Moving average (shadow) of a parameter", {"ema-demo": _preset("ema-demo")}, analyze_ema),
-    Part("regularization", "4.4", "Overfitting and L2 regularization on the circle data",
-         {"circle": _preset("circle"), "circle-l2": _preset("circle-l2")}, analyze_regularization),
-    Part("modular", "4.5", "The modular pattern: exponential decay + L2 + EMA",
-         {"circle-modular": _preset("circle-modular")}, analyze_modular),
-    Part("optimizers", "exercise", "Other optimizers at the same rate: how fast does each converge?",
-         {f"{b}/{n}": _preset(b, f"optimizer.name={n}") for b in ("yogurt-mse", "circle") for n in OPTIMIZERS_TRIED},
-         analyze_optimizers),
-    Part("ema-decay", "exercise", "MOVING_AVERAGE_DECAY = 0.1: how fast the shadow follows", {}, analyze_ema_decay),
-)}  # fmt: skip
+PARTS: dict[str, Part] = {
+    p.name: p
+    for p in (
+        Part(
+            "network-size",
+            "4.1",
+            "Network size: layers and parameters of 3-4-2",
+            {},
+            analyze_network_size,
+        ),
+        Part(
+            "activations",
+            "4.1",
+            "Activation functions relu, sigmoid, tanh",
+            {},
+            analyze_activations,
+        ),
+        Part(
+            "yogurt",
+            "4.1",
+            "Yogurt sales: MSE and the cost/profit loss",
+            {p: _preset(p) for p in YOGURT_LECTURE},
+            analyze_yogurt,
+        ),
+        Part("cross-entropy", "4.1", "Cross entropy and softmax", {}, analyze_cross_entropy),
+        Part(
+            "gradient-descent",
+            "4.2",
+            "Gradient descent on (w+1)² and the learning rate",
+            {
+                **{r: _preset(f"gd-rate-{r}") for r in ("0.2", "1", "0.0001")},
+                **{
+                    f"rate {r}": _preset("gd-rate-0.2", f"optimizer.learning_rate={r}")
+                    for r in RATES_TRIED
+                },
+            },
+            analyze_gradient_descent,
+        ),
+        Part(
+            "exponential-decay",
+            "4.2",
+            "Exponentially decaying learning rate",
+            {"decay": _preset("exponential-decay")},
+            analyze_exponential_decay,
+        ),
+        Part(
+            "ema",
+            "4.3",
+            "Moving average (shadow) of a parameter",
+            {"ema-demo": _preset("ema-demo")},
+            analyze_ema,
+        ),
+        Part(
+            "regularization",
+            "4.4",
+            "Overfitting and L2 regularization on the circle data",
+            {"circle": _preset("circle"), "circle-l2": _preset("circle-l2")},
+            analyze_regularization,
+        ),
+        Part(
+            "modular",
+            "4.5",
+            "The modular pattern: exponential decay + L2 + EMA",
+            {"circle-modular": _preset("circle-modular")},
+            analyze_modular,
+        ),
+        Part(
+            "optimizers",
+            "exercise",
+            "Other optimizers at the same rate: how fast does each converge?",
+            {
+                f"{b}/{n}": _preset(b, f"optimizer.name={n}")
+                for b in ("yogurt-mse", "circle")
+                for n in OPTIMIZERS_TRIED
+            },
+            analyze_optimizers,
+        ),
+        Part(
+            "ema-decay",
+            "exercise",
+            "MOVING_AVERAGE_DECAY = 0.1: how fast the shadow follows",
+            {},
+            analyze_ema_decay,
+        ),
+    )
+}
 
 
 def run_lecture(

@@ -8,7 +8,7 @@ demos have a single parameter ``w`` and their "output" is ``w`` itself.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -45,7 +45,9 @@ def _normal(shape, stddev, seed, index):
 def _truncated_normal(shape, stddev, seed, index):
     """N(0, stddev²) redrawn outside ±2 stddev, like tf.truncated_normal."""
     key = jax.random.fold_in(jax.random.PRNGKey(seed), index)
-    return np.asarray(jax.random.truncated_normal(key, -2.0, 2.0, shape, jnp.float32)) * np.float32(stddev)
+    return np.asarray(jax.random.truncated_normal(key, -2.0, 2.0, shape, jnp.float32)) * np.float32(
+        stddev
+    )
 
 
 def _glorot_uniform(shape, stddev, seed, index):

@@ -8,8 +8,8 @@ configurations with different numbers shares one compiled program.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import optax
 

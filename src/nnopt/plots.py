@@ -34,7 +34,9 @@ def figure_losses(result: TrainResult) -> Figure:
     if result.structure.n_test:
         ax.plot(steps, h.column("test_loss"), label="data loss (test)", color="C1")
     if result.structure.ema:
-        ax.plot(steps, h.column("ema_train_loss"), label="data loss, EMA weights", color="C4", ls=":")
+        ax.plot(
+            steps, h.column("ema_train_loss"), label="data loss, EMA weights", color="C4", ls=":"
+        )
     values = np.concatenate([h.column("train_loss"), h.column("train_total")])
     if np.all(values[np.isfinite(values)] > 0):
         ax.set_yscale("log")
@@ -48,7 +50,11 @@ def figure_learning_rate(result: TrainResult) -> Figure:
     lr = result.history.per_step("lr")
     fig, (ax,) = _figure()
     ax.step(np.arange(len(lr)), lr, where="post", color="C0")
-    ax.set(xlabel="update (global_step)", ylabel="learning rate", title=f"{result.config.name}: learning rate")
+    ax.set(
+        xlabel="update (global_step)",
+        ylabel="learning rate",
+        title=f"{result.config.name}: learning rate",
+    )
     return fig
 
 
@@ -59,9 +65,17 @@ def figure_parameters(result: TrainResult) -> Figure:
     names = [k for k in h.rows[0] if k.startswith(("w", "b")) and not k.startswith("batch")]
     fig, (ax,) = _figure()
     for i, name in enumerate(names):
-        ax.plot(steps, h.column(name), color=f"C{i}", marker="." if len(steps) <= 60 else None, label=name)
+        ax.plot(
+            steps,
+            h.column(name),
+            color=f"C{i}",
+            marker="." if len(steps) <= 60 else None,
+            label=name,
+        )
         if f"ema_{name}" in h.rows[-1]:
-            ax.plot(steps, h.column(f"ema_{name}"), color=f"C{i}", ls=":", label=f"{name} (EMA shadow)")
+            ax.plot(
+                steps, h.column(f"ema_{name}"), color=f"C{i}", ls=":", label=f"{name} (EMA shadow)"
+            )
     ax.set(xlabel="step", ylabel="value", title=f"{result.config.name}: parameters")
     ax.legend()
     return fig
@@ -76,7 +90,9 @@ def boundary_grid(x: np.ndarray, step: float = 0.01, margin: float = 0.5):
     return xx, yy, np.c_[xx.ravel(), yy.ravel()].astype(np.float32)
 
 
-def draw_boundary(ax, result: TrainResult, params: dict, title: str, grid_step: float = 0.01) -> None:
+def draw_boundary(
+    ax, result: TrainResult, params: dict, title: str, grid_step: float = 0.01
+) -> None:
     """Scatter of the training points and the model's 0.5 contour (class regions if many)."""
     x, y = result.dataset.x_train, result.dataset.y_train[:, 0]
     xx, yy, grid = boundary_grid(x, grid_step)
@@ -88,7 +104,9 @@ def draw_boundary(ax, result: TrainResult, params: dict, title: str, grid_step: 
         colors = np.where(y >= 0.5, RED, BLUE)
     else:
         regions = out.argmax(1).reshape(xx.shape)
-        ax.contourf(xx, yy, regions, levels=np.arange(out.shape[1] + 1) - 0.5, cmap="tab10", alpha=0.15)
+        ax.contourf(
+            xx, yy, regions, levels=np.arange(out.shape[1] + 1) - 0.5, cmap="tab10", alpha=0.15
+        )
         colors = matplotlib.colormaps["tab10"](y.astype(int))
     ax.scatter(x[:, 0], x[:, 1], c=colors, s=9, edgecolors="none")
     ax.set(title=title, xlabel="x0", ylabel="x1")
@@ -111,7 +129,11 @@ def run_figures(result: TrainResult) -> dict[str, Figure]:
     figs = {"loss": figure_losses(result), "learning_rate": figure_learning_rate(result)}
     if result.structure.n_params <= 8:
         figs["parameters"] = figure_parameters(result)
-    if result.structure.model == "mlp" and result.dataset.n_features == 2 and result.structure.classifies:
+    if (
+        result.structure.model == "mlp"
+        and result.dataset.n_features == 2
+        and result.structure.classifies
+    ):
         figs["boundary"] = figure_boundary(result)
     return figs
 

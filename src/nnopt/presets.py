@@ -40,7 +40,9 @@ def read_raw(spec: str) -> tuple[dict, str]:
         except FileNotFoundError:
             raise ConfigError(f"config file {spec} does not exist") from None
         except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"config file {spec} cannot be read: {exc.__class__.__name__}") from None
+            raise ConfigError(
+                f"config file {spec} cannot be read: {exc.__class__.__name__}"
+            ) from None
         label = str(path)
     else:
         text, label = preset_text(spec), f"preset {spec}"

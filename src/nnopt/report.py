@@ -54,7 +54,9 @@ def fig_yogurt(exp: Experiment) -> Figure:
         w = r.params["w1"].ravel()
         ax_path.plot(*w, "o", color=f"C{i}")
         x, y = r.dataset.x_train, r.dataset.y_train[:, 0]
-        ax_fit.scatter(y, x @ r.params["w1"][:, 0] - y, color=f"C{i}", s=12, label=f"{label}: w = {w.round(3)}")
+        ax_fit.scatter(
+            y, x @ r.params["w1"][:, 0] - y, color=f"C{i}", s=12, label=f"{label}: w = {w.round(3)}"
+        )
     ax_path.set(xlabel="w1", ylabel="w2", title="path of (w1, w2) from the same start")
     ax_path.legend(fontsize=8)
     ax_fit.axhline(0, color="0.5", lw=0.8)
@@ -69,11 +71,17 @@ def fig_gradient_descent(exp: Experiment) -> Figure:
     ax_curve.plot(w, (w + 1) ** 2, color="0.5", lw=1)
     for i, rate in enumerate(("0.2", "1", "0.0001")):
         path = exp.runs[rate].history.column("w")[:12]
-        ax_curve.plot(path, (path + 1) ** 2, "o-", ms=4, lw=0.8, color=f"C{i}", label=f"rate {rate}")
-    ax_curve.set(xlabel="w", ylabel="loss = (w+1)²", title="gradient descent from w = 5 (first 11 steps)")
+        ax_curve.plot(
+            path, (path + 1) ** 2, "o-", ms=4, lw=0.8, color=f"C{i}", label=f"rate {rate}"
+        )
+    ax_curve.set(
+        xlabel="w", ylabel="loss = (w+1)²", title="gradient descent from w = 5 (first 11 steps)"
+    )
     ax_curve.legend()
     for i, (rate, path) in enumerate(exp.values["rates"].items()):
-        ax_rates.plot(path, color=matplotlib.colormaps["viridis"](i / (len(RATES_TRIED) - 1)), label=f"{rate}")
+        ax_rates.plot(
+            path, color=matplotlib.colormaps["viridis"](i / (len(RATES_TRIED) - 1)), label=f"{rate}"
+        )
     ax_rates.set(xlabel="step", ylabel="w", ylim=(-12, 8), title="the effect of the learning rate")
     ax_rates.legend(fontsize=7, ncols=2, title="rate")
     return fig
@@ -84,12 +92,20 @@ def fig_exponential_decay(exp: Experiment, modular: Experiment | None) -> Figure
     fig, axes = _fig(panels)
     lr = exp.runs["decay"].history.per_step("lr")
     axes[0].step(np.arange(len(lr)), lr, where="post", label="0.1·0.99^step")
-    axes[0].set(xlabel="update (global_step)", ylabel="learning rate", title="decay every step (staircase)")
+    axes[0].set(
+        xlabel="update (global_step)", ylabel="learning rate", title="decay every step (staircase)"
+    )
     axes[0].legend()
     if modular is not None:
         lr_m = modular.runs["circle-modular"].history.per_step("lr")[:120]
-        axes[1].step(np.arange(len(lr_m)), lr_m, where="post", color="C1", label="0.001·0.999^⌊step/10⌋")
-        axes[1].set(xlabel="update", ylabel="learning rate", title="modular pattern: a step every 10 updates")
+        axes[1].step(
+            np.arange(len(lr_m)), lr_m, where="post", color="C1", label="0.001·0.999^⌊step/10⌋"
+        )
+        axes[1].set(
+            xlabel="update",
+            ylabel="learning rate",
+            title="modular pattern: a step every 10 updates",
+        )
         axes[1].legend()
     return fig
 
@@ -105,7 +121,9 @@ def fig_ema(exp: Experiment) -> Figure:
     if "ema-demo" in exp.runs:
         h = exp.runs["ema-demo"].history
         ax_run.plot(h.column("step"), h.column("w"), "o-", ms=3, label="w")
-        ax_run.plot(h.column("step"), h.column("ema_w"), "o-", ms=3, label="shadow (0.99, num_updates)")
+        ax_run.plot(
+            h.column("step"), h.column("ema_w"), "o-", ms=3, label="shadow (0.99, num_updates)"
+        )
         ax_run.set(xlabel="step", ylabel="value", title="gradient descent on (w+1)² with EMA")
         ax_run.legend()
     return fig
@@ -128,10 +146,25 @@ def fig_circle_loss(exp: Experiment) -> Figure:
     fig, axes = _fig(1, width=6.0)
     for i, (label, r) in enumerate(exp.runs.items()):
         h = r.history
-        axes[0].plot(h.column("step"), h.column("train_loss"), "o-", ms=3, color=f"C{i}", label=f"{label}: data loss")
+        axes[0].plot(
+            h.column("step"),
+            h.column("train_loss"),
+            "o-",
+            ms=3,
+            color=f"C{i}",
+            label=f"{label}: data loss",
+        )
         if r.structure.regularizer != "none":
-            axes[0].plot(h.column("step"), h.column("train_total"), "--", color=f"C{i}", label=f"{label}: total")
-    axes[0].set(xlabel="step", ylabel="loss on all 300 points", yscale="log", title="loss every 2000 steps")
+            axes[0].plot(
+                h.column("step"),
+                h.column("train_total"),
+                "--",
+                color=f"C{i}",
+                label=f"{label}: total",
+            )
+    axes[0].set(
+        xlabel="step", ylabel="loss on all 300 points", yscale="log", title="loss every 2000 steps"
+    )
     axes[0].legend()
     return fig
 
@@ -149,7 +182,9 @@ def fig_modular(exp: Experiment) -> Figure:
     axes[0].legend(fontsize=8)
     lr = h.per_step("lr")
     axes[1].plot(np.arange(len(lr)), lr, color="C1")
-    axes[1].set(xlabel="update", ylabel="learning rate", title="learning rate 0.001·0.999^⌊step/10⌋")
+    axes[1].set(
+        xlabel="update", ylabel="learning rate", title="learning rate 0.001·0.999^⌊step/10⌋"
+    )
     draw_boundary(axes[2], r, r.params, "raw weights", grid_step=0.02)
     draw_boundary(axes[3], r, r.ema_params, "EMA (shadow) weights", grid_step=0.02)
     return fig
@@ -158,12 +193,24 @@ def fig_modular(exp: Experiment) -> Figure:
 def fig_optimizers(exp: Experiment) -> Figure:
     fig, axes = _fig(2)
     for ax, base in zip(axes, ("yogurt-mse", "circle")):
-        for i, (label, r) in enumerate((k, v) for k, v in exp.runs.items() if k.startswith(base + "/")):
+        for i, (label, r) in enumerate(
+            (k, v) for k, v in exp.runs.items() if k.startswith(base + "/")
+        ):
             h = r.history
-            ax.plot(h.column("step"), h.column("train_loss"), color=f"C{i}", label=label.split("/")[1])
-        rate = next(iter(exp.runs.values())).config.optimizer.learning_rate if base == "yogurt-mse" else None
-        ax.set(xlabel="step", ylabel="data loss", yscale="log",
-               title=f"{base}: every optimizer at rate {rate if rate else 1e-4:g}")
+            ax.plot(
+                h.column("step"), h.column("train_loss"), color=f"C{i}", label=label.split("/")[1]
+            )
+        rate = (
+            next(iter(exp.runs.values())).config.optimizer.learning_rate
+            if base == "yogurt-mse"
+            else None
+        )
+        ax.set(
+            xlabel="step",
+            ylabel="data loss",
+            yscale="log",
+            title=f"{base}: every optimizer at rate {rate if rate else 1e-4:g}",
+        )
         ax.legend()
     return fig
 
@@ -176,7 +223,10 @@ def figures(experiments: list[Experiment]) -> dict[str, tuple[str, Figure]]:
         "activations": ("activations", fig_activations),
         "yogurt": ("yogurt", fig_yogurt),
         "gradient-descent": ("gradient-descent", fig_gradient_descent),
-        "exponential-decay": ("exponential-decay", lambda e: fig_exponential_decay(e, by.get("modular"))),
+        "exponential-decay": (
+            "exponential-decay",
+            lambda e: fig_exponential_decay(e, by.get("modular")),
+        ),
         "ema": ("ema", fig_ema),
         "ema-decay": ("ema-decay", fig_ema),
         "circle": ("regularization", fig_circle),
@@ -214,12 +264,19 @@ def jsonable(value: Any) -> Any:
 
 def results(experiments: list[Experiment]) -> dict:
     """The report as JSON: every check, and a summary count."""
-    checks = [jsonable(c.as_dict()) | {"part": e.name, "section": e.section}
-              for e in experiments for c in e.checks]  # fmt: skip
+    checks = [
+        jsonable(c.as_dict()) | {"part": e.name, "section": e.section}
+        for e in experiments
+        for c in e.checks
+    ]
     missed = [c["name"] for c in checks if not c["ok"]]
     return {
         "checks": checks,
-        "summary": {"checks": len(checks), "reproduced": len(checks) - len(missed), "not_reproduced": missed},
+        "summary": {
+            "checks": len(checks),
+            "reproduced": len(checks) - len(missed),
+            "not_reproduced": missed,
+        },
         "parts": [e.name for e in experiments],
     }
 
@@ -241,8 +298,14 @@ def terminal_table(experiments: list[Experiment]) -> str:
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     summary = results(experiments)["summary"]
-    lines.append(f"{summary['reproduced']} of {summary['checks']} checks reproduced"
-                 + (f"; not reproduced: {', '.join(summary['not_reproduced'])}" if summary["not_reproduced"] else ""))
+    lines.append(
+        f"{summary['reproduced']} of {summary['checks']} checks reproduced"
+        + (
+            f"; not reproduced: {', '.join(summary['not_reproduced'])}"
+            if summary["not_reproduced"]
+            else ""
+        )
+    )
     return "\n".join(lines)
 
 
@@ -269,17 +332,25 @@ def _check_rows(checks: list[Check]) -> str:
     rows = []
     for c in checks:
         tol = "" if c.tolerance is None else f"±{c.tolerance:g}"
-        verdict = '<span class="ok">reproduced</span>' if c.ok else '<span class="miss">not reproduced</span>'
+        verdict = (
+            '<span class="ok">reproduced</span>'
+            if c.ok
+            else '<span class="miss">not reproduced</span>'
+        )
         rows.append(
             f"<tr><td><code>{html.escape(c.name)}</code></td><td>{html.escape(c.claim)}</td>"
             f"<td>{_cell(c.lecture)}</td><td>{_cell(c.nnopt)}</td><td>{tol}</td><td>{verdict}</td></tr>"
         )
         if c.note:
-            rows.append(f'<tr><td></td><td class="note" colspan="5">{html.escape(c.note)}</td></tr>')
+            rows.append(
+                f'<tr><td></td><td class="note" colspan="5">{html.escape(c.note)}</td></tr>'
+            )
     return "\n".join(rows)
 
 
-def render_html(experiments: list[Experiment], images: dict[str, tuple[str, bytes]], timing: dict) -> str:
+def render_html(
+    experiments: list[Experiment], images: dict[str, tuple[str, bytes]], timing: dict
+) -> str:
     """The whole report as one HTML page with the figures embedded."""
     summary = results(experiments)["summary"]
     parts = []
@@ -287,16 +358,23 @@ def render_html(experiments: list[Experiment], images: dict[str, tuple[str, byte
         section = "exercise" if e.section == "exercise" else f"§{e.section}"
         body = [f'<h2 id="{e.name}">{html.escape(section)} {html.escape(e.title)}</h2>']
         if e.checks:
-            body.append('<div class="scroll"><table><tr><th>check</th><th>the lecture says</th><th>lecture</th>'
-                        "<th>nnopt</th><th>tolerance</th><th>result</th></tr>")
+            body.append(
+                '<div class="scroll"><table><tr><th>check</th><th>the lecture says</th><th>lecture</th>'
+                "<th>nnopt</th><th>tolerance</th><th>result</th></tr>"
+            )
             body.append(_check_rows(e.checks) + "</table></div>")
         for stem, (part, png) in images.items():
             if part == e.name:
                 data = base64.b64encode(png).decode()
                 body.append(f'<img alt="{html.escape(stem)}" src="data:image/png;base64,{data}">')
         parts.append("\n".join(body))
-    missed = ", ".join(f'<a href="#{html.escape(n.split(".")[0])}"><code>{html.escape(n)}</code></a>'
-                       for n in summary["not_reproduced"]) or "none"  # fmt: skip
+    missed = (
+        ", ".join(
+            f'<a href="#{html.escape(n.split(".")[0])}"><code>{html.escape(n)}</code></a>'
+            for n in summary["not_reproduced"]
+        )
+        or "none"
+    )
     timing_text = ", ".join(f"{k} {v:.1f} s" for k, v in timing.items())
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">

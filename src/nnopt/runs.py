@@ -140,9 +140,14 @@ def summary(result: TrainResult, run_dir: Path | None) -> dict:
         out["test_loss"] = f["test_loss"]
     if result.ema_params is not None:
         out["ema_params"] = {k: _nested(v) for k, v in result.ema_params.items()}
-        out["ema"] = {k[len("ema_"):]: v for k, v in f.items() if k.startswith("ema_") and "[" not in k
-                      and k[4:] in ("train_loss", "train_total", "train_accuracy", "test_loss",
-                                    "test_accuracy")}
+        out["ema"] = {
+            k[len("ema_") :]: v
+            for k, v in f.items()
+            if k.startswith("ema_")
+            and "[" not in k
+            and k[4:]
+            in ("train_loss", "train_total", "train_accuracy", "test_loss", "test_accuracy")
+        }
     return out
 
 
@@ -167,7 +172,9 @@ def read_params_file(path: Path) -> dict[str, np.ndarray]:
         raise ParamsError(f"{label} does not exist") from None
     except (OSError, ValueError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
         kind = "NPZ" if path.suffix.lower() == ".npz" else "JSON"
-        raise ParamsError(f"{label} is not a readable {kind} file ({exc.__class__.__name__})") from None
+        raise ParamsError(
+            f"{label} is not a readable {kind} file ({exc.__class__.__name__})"
+        ) from None
     if not isinstance(raw, dict):
         raise ParamsError(f"{label}: expected an object mapping names (w1, b1, ...) to arrays")
     out = {}
@@ -236,6 +243,10 @@ def resume_training(run_dir: Path):
     history.rows = [row for row in history.rows if row["step"] <= step]
     steps = read_steps(run_dir, step)
     if len(steps["loss"]) == step:
-        history.step_loss, history.step_reg, history.step_lr = [steps["loss"]], [steps["reg"]], [steps["lr"]]
+        history.step_loss, history.step_reg, history.step_lr = (
+            [steps["loss"]],
+            [steps["reg"]],
+            [steps["lr"]],
+        )
     training.restore(state, history)
     return training

@@ -24,9 +24,10 @@ def exponential_decay(step, numbers, staircase=True):
     ``tf.train.exponential_decay(LEARNING_RATE_BASE, global_step, LEARNING_RATE_STEP,
     LEARNING_RATE_DECAY, staircase)``.
     """
-    p = step.astype(jnp.float32) / numbers["decay_steps"]
-    if staircase:
-        p = jnp.floor(p)
+    if staircase:  # integer division, exact at any step (a float32 step is not, past 2^24)
+        p = (step // numbers["decay_steps"].astype(step.dtype)).astype(jnp.float32)
+    else:
+        p = step.astype(jnp.float32) / numbers["decay_steps"]
     return numbers["learning_rate"] * jnp.power(numbers["decay_rate"], p)
 
 

@@ -13,8 +13,10 @@ can share one program.
 from __future__ import annotations
 
 import functools
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -49,7 +51,9 @@ class DeviceData(NamedTuple):
     y_train: jax.Array
     x_test: jax.Array
     y_test: jax.Array
-    x_batches: jax.Array  # cyclic, rows % batch == 0: [rows/batch, batch, features]; else padded rows
+    x_batches: (
+        jax.Array
+    )  # cyclic, rows % batch == 0: [rows/batch, batch, features]; else padded rows
     y_batches: jax.Array
 
 
@@ -69,7 +73,9 @@ def build_dataset(config: Config) -> Dataset:
         want = dataset.n_classes if dataset.task == "multiclass" else 1
         outs = m.layers[-1]
         if dataset.task == "binary" and outs not in (1, 2):
-            raise ConfigError(f"model.layers = {list(m.layers)}: binary data {d.name!r} needs 1 or 2 outputs")
+            raise ConfigError(
+                f"model.layers = {list(m.layers)}: binary data {d.name!r} needs 1 or 2 outputs"
+            )
         if dataset.task != "binary" and outs != want:
             raise ConfigError(
                 f"model.layers = {list(m.layers)}: data {d.name!r} needs {want} output(s), not {outs}"
@@ -88,9 +94,13 @@ def initial_params(config: Config) -> dict[str, np.ndarray]:
     if m.name == "scalar":
         return init_scalar(m.init_value)
     return init_mlp(
-        m.layers, init=m.init, stddev=m.init_stddev, bias_init=m.bias_init, bias=m.bias,
+        m.layers,
+        init=m.init,
+        stddev=m.init_stddev,
+        bias_init=m.bias_init,
+        bias=m.bias,
         seed=config.train.seed,
-    )  # fmt: skip
+    )
 
 
 def make_structure(config: Config, dataset: Dataset, params: dict) -> Structure:
@@ -196,7 +206,8 @@ def select_batch(structure: Structure, data: DeviceData, step, numbers):
         j = step % (n // b)
         return data.x_batches[j], data.y_batches[j], jnp.ones((b,), jnp.float32)
     if structure.batching == "cyclic":
-        start = (step * b) % n
+        # (step·B) % N, with the step first reduced by the slices' period so step·B cannot overflow.
+        start = ((step % (n // math.gcd(n, b))) * b) % n
         x = jax.lax.dynamic_slice_in_dim(data.x_batches, start, b)
         y = jax.lax.dynamic_slice_in_dim(data.y_batches, start, b)
         return x, y, ((start + jnp.arange(b)) < n).astype(jnp.float32)
@@ -208,7 +219,7 @@ def select_batch(structure: Structure, data: DeviceData, step, numbers):
     return data.x_batches[rows], data.y_batches[rows], (rows < n).astype(jnp.float32)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _optimizer(structure: Structure):
     """The Optax transformation; its numbers come from the state, so any placeholder builds it."""
     from nnopt.optimizers import OPTIMIZERS
@@ -248,7 +259,10 @@ def evaluate_state(structure: Structure, data: DeviceData, numbers: dict, state:
     out = {}
     weights = {"": state.params, "ema_": state.ema_params} if structure.ema else {"": state.params}
     for prefix, flat in weights.items():
-        for split, x, y_ in (("train", data.x_train, data.y_train), ("test", data.x_test, data.y_test)):
+        for split, x, y_ in (
+            ("train", data.x_train, data.y_train),
+            ("test", data.x_test, data.y_test),
+        ):
             if split == "test" and structure.n_test == 0:
                 continue
             for name, value in metrics_of(structure, numbers, flat, x, y_).items():
@@ -256,7 +270,9 @@ def evaluate_state(structure: Structure, data: DeviceData, numbers: dict, state:
     return out
 
 
-def run_chunk(structure: Structure, length: int, data: DeviceData, numbers: dict, state: TrainState):
+def run_chunk(
+    structure: Structure, length: int, data: DeviceData, numbers: dict, state: TrainState
+):
     """``length`` updates as one scan, with the full-data metrics before the first and after the last.
 
     The metrics before are only read for a run's first row; computing them in every chunk
@@ -268,7 +284,7 @@ def run_chunk(structure: Structure, length: int, data: DeviceData, numbers: dict
     return state, per_step, before, evaluate_state(structure, data, numbers, state)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def compiled_chunk(structure: Structure, length: int) -> Callable:
     """The jitted :func:`run_chunk` for one structure and chunk length (compiled once, reused)."""
     return jax.jit(functools.partial(run_chunk, structure, length))
@@ -334,8 +350,8 @@ class Training:
 
     Example:
       >>> from nnopt.presets import load_config
-      >>> run = Training(load_config("gd-rate-0.2"))
-      >>> run.advance(3)
+      >>> run = Training(load_config("gd-rate-0.2", ["train.log_every=3"]))
+      >>> run.advance()
       3
       >>> round(float(run.params()["w"]), 3)
       0.296
@@ -439,8 +455,11 @@ class Training:
     def _record_row(self, evals, per_step):
         row = {"step": float(self.step)}
         if per_step is None:
-            row["lr"] = float(SCHEDULES[self.structure.schedule](
-                jnp.asarray(self.step), self.numbers, self.structure.staircase))
+            row["lr"] = float(
+                SCHEDULES[self.structure.schedule](
+                    jnp.asarray(self.step), self.numbers, self.structure.staircase
+                )
+            )
         else:
             row["batch_loss"], row["batch_reg"], row["lr"] = (float(v) for v in per_step)
         row.update({k: float(v) for k, v in evals.items()})
@@ -473,4 +492,3 @@ def summary_line(config: Config) -> str:
         f"{layers} {m.activation} network: {layer_count(m.layers)} layers, "
         f"{parameter_count(m.layers, m.bias)} parameters"
     )
-
