@@ -261,6 +261,24 @@ def write_report_timing(path: Path, timing: dict) -> None:
 # ---------------------------------------------------------------- main
 
 
+# Faces that live in their own modules: each has ``register(subparsers)``, which adds its
+# sub-command with ``set_defaults(fn=...)``. Keep their module-level imports light.
+COMMAND_MODULES = ("nnopt.web.cli",)
+
+
+def _register_extra_commands(sub) -> None:
+    import importlib
+
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name and name.startswith(exc.name):
+                continue  # that face is not part of this install
+            raise
+        module.register(sub)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="nnopt", description="The neural-network optimization lecture, runnable.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -303,6 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="end stdout with one JSON line of results")
     p.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
     p.set_defaults(fn=cmd_resume)
+    _register_extra_commands(sub)
     return parser
 
 

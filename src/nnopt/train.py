@@ -60,10 +60,12 @@ class DeviceData(NamedTuple):
 # ------------------------------------------------------------------ set-up
 
 
-def build_dataset(config: Config) -> Dataset:
-    """The config's dataset, checked against the model and batch size."""
+def build_dataset(config: Config, dataset: Dataset | None = None) -> Dataset:
+    """The config's dataset (or the given one, e.g. uploaded points), checked against the model
+    and the batch size."""
     d, m = config.data, config.model
-    dataset = make_dataset(d.name, d.n_samples, d.noise, d.seed, d.test_fraction)
+    if dataset is None:
+        dataset = make_dataset(d.name, d.n_samples, d.noise, d.seed, d.test_fraction)
     if m.name == "mlp":
         if m.layers[0] != dataset.n_features:
             raise ConfigError(
@@ -357,9 +359,15 @@ class Training:
       0.296
     """
 
-    def __init__(self, config: Config, init_params: dict | None = None, source: str = "--init"):
+    def __init__(
+        self,
+        config: Config,
+        init_params: dict | None = None,
+        source: str = "--init",
+        dataset: Dataset | None = None,
+    ):
         self.config = resolve(config)
-        self.dataset = build_dataset(self.config)
+        self.dataset = build_dataset(self.config, dataset)
         template = initial_params(self.config)
         params = template if init_params is None else check_params(init_params, template, source)
         self.structure = make_structure(self.config, self.dataset, params)
