@@ -116,3 +116,54 @@ def _predict_fn(structure: Structure):
     if structure not in _PREDICT_CACHE:
         _PREDICT_CACHE[structure] = jax.jit(lambda p, x: forward(structure, p, x))
     return _PREDICT_CACHE[structure]
+
+
+def neuron_outputs(structure: Structure, params: dict, x) -> list[np.ndarray]:
+    """Every layer's outputs for rows ``x``: what each neuron computes, layer by layer.
+
+    For an MLP with ``L`` weight layers, entry ``k`` (1-based layer k) is
+    ``h_k = f(h_{k-1} W_k + b_k)`` with ``h_0 = x``, ``f = ACTIVATIONS[activation]`` for the
+    hidden layers and ``f_out = OUTPUT_ACTIVATIONS[output_activation]`` for the last one, so
+    the last entry equals :func:`predict`. Each entry has shape ``[n, units_k]``. The
+    scalar model has no neurons: its one entry is the prediction ``w`` per row.
+
+    Example:
+      >>> from nnopt.model import init_mlp
+      >>> p = init_mlp((2, 3, 1), seed=0)
+      >>> s = Structure("mlp", (2, 3, 1), "relu", "linear", (("b1", (3,)), ("b2", (1,)),
+      ...     ("w1", (2, 3)), ("w2", (3, 1))), "mse", "none", "sgd", "constant", False, False,
+      ...     False, 1, "cyclic", 1, 0, "binary")
+      >>> [a.shape for a in neuron_outputs(s, p, np.zeros((5, 2)))]
+      [(5, 3), (5, 1)]
+    """
+    x = np.asarray(x, np.float32)
+    if structure.model == "scalar":
+        return [predict(structure, params, x)]
+    fn = _layer_outputs_fn(structure.activation, structure.output_activation)
+    named = {k: jnp.asarray(v, jnp.float32) for k, v in params.items()}
+    return [np.asarray(h) for h in fn(named, x)]
+
+
+_LAYER_OUTPUTS_CACHE: dict = {}
+
+
+def _layer_outputs_fn(activation: str, output_activation: str):
+    """The jitted layer-by-layer forward pass; it depends on shapes and the two activations only,
+    so configurations that differ in loss or optimizer share it."""
+    key = (activation, output_activation)
+    if key not in _LAYER_OUTPUTS_CACHE:
+        from nnopt.model import ACTIVATIONS, OUTPUT_ACTIVATIONS
+
+        hidden, last = ACTIVATIONS[activation], OUTPUT_ACTIVATIONS[output_activation]
+
+        def outputs(params, x):
+            n_layers = sum(1 for name in params if name.startswith("w"))
+            h, out = x, []
+            for k in range(1, n_layers + 1):
+                z = h @ params[f"w{k}"] + (params[f"b{k}"] if f"b{k}" in params else 0.0)
+                h = hidden(z) if k < n_layers else last(z)
+                out.append(h)
+            return out
+
+        _LAYER_OUTPUTS_CACHE[key] = jax.jit(outputs)
+    return _LAYER_OUTPUTS_CACHE[key]

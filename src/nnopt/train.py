@@ -461,21 +461,35 @@ class Training:
         self.history.step_lr.append(rates)
 
     def _record_row(self, evals, per_step):
-        row = {"step": float(self.step)}
-        if per_step is None:
-            row["lr"] = float(
-                SCHEDULES[self.structure.schedule](
-                    jnp.asarray(self.step), self.numbers, self.structure.staircase
-                )
-            )
-        else:
-            row["batch_loss"], row["batch_reg"], row["lr"] = (float(v) for v in per_step)
-        row.update({k: float(v) for k, v in evals.items()})
-        if self.structure.n_params <= TRACE_LIMIT:
-            row.update(param_columns(self.params("raw")))
-            if self.structure.ema:
-                row.update({f"ema_{k}": v for k, v in param_columns(self.params("ema")).items()})
+        ema = self.params("ema") if self.structure.ema else None
+        base_lr = float(self.numbers["learning_rate"])
+        row = log_row(self.structure, self.step, evals, per_step, self.params("raw"), ema, base_lr)
         self.history.rows.append(row)
+
+
+def log_row(
+    structure: Structure,
+    step: int,
+    evals: dict,
+    per_step,
+    raw: dict,
+    ema: dict | None,
+    base_lr: float,
+) -> dict[str, float]:
+    """One history row: the step, the last update's batch loss and rate (the base rate before
+    any update: every schedule starts there), the full-data metrics, and (small models) every
+    parameter value, raw and EMA."""
+    row = {"step": float(step)}
+    if per_step is None:
+        row["lr"] = base_lr
+    else:
+        row["batch_loss"], row["batch_reg"], row["lr"] = (float(v) for v in per_step)
+    row.update({k: float(v) for k, v in evals.items()})
+    if structure.n_params <= TRACE_LIMIT:
+        row.update(param_columns(raw))
+        if ema is not None:
+            row.update({f"ema_{k}": v for k, v in param_columns(ema).items()})
+    return row
 
 
 def train(config: Config, init_params: dict | None = None, on_chunk=None) -> TrainResult:
