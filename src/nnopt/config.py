@@ -347,6 +347,8 @@ def validate(config: Config) -> None:
     _check("ema.decay", e.decay, 0 <= e.decay < 1, "in [0, 1)")
     _check("train.steps", t.steps, 1 <= t.steps <= 100_000_000, "from 1 to 100000000")
     _check("train.batch_size", t.batch_size, t.batch_size >= 1, ">= 1")
+    _check("train.seed", t.seed, 0 <= t.seed < 2**31, "from 0 to 2147483647")
+    _check("data.seed", d.seed, 0 <= d.seed < 2**32, "from 0 to 4294967295")
     _check("train.log_every", t.log_every, t.log_every >= 0, ">= 0 (0 = automatic)")
     _check("train.checkpoint_every", t.checkpoint_every, t.checkpoint_every >= 0, ">= 0")
     _validate_combination(config)

@@ -39,6 +39,7 @@ class Structure:
     n_train: int
     n_test: int
     task: str
+    products: str = "auto"  # "dot" in programs batched over configurations (see model._dense)
 
     @property
     def classifies(self) -> bool:
@@ -49,15 +50,22 @@ class Structure:
         return sum(int(np.prod(shape, dtype=np.int64)) for _, shape in self.param_shapes)
 
 
-def flatten(params: dict, structure: Structure) -> jax.Array:
+def flatten(params: dict, structure: Structure) -> np.ndarray:
     """The parameters as one float32 vector, in the structure's (sorted) order."""
-    return jnp.concatenate(
-        [jnp.ravel(jnp.asarray(params[n], jnp.float32)) for n, _ in structure.param_shapes]
+    return np.concatenate(
+        [np.ravel(np.asarray(params[n], np.float32)) for n, _ in structure.param_shapes]
     )
 
 
-def unflatten(flat: jax.Array, structure: Structure) -> dict[str, jax.Array]:
-    """Inverse of :func:`flatten`: static slices of the vector, reshaped and named."""
+
+
+
+def unflatten(flat, structure: Structure) -> dict:
+    """Inverse of :func:`flatten`: static slices of the vector, reshaped and named.
+
+    Works on JAX arrays (inside compiled code) and NumPy arrays (on the host, where slicing
+    a NumPy copy costs microseconds instead of a device dispatch per parameter).
+    """
     out, start = {}, 0
     for name, shape in structure.param_shapes:
         size = int(np.prod(shape, dtype=np.int64))
@@ -70,7 +78,9 @@ def forward(structure: Structure, params: dict, x: jax.Array) -> jax.Array:
     """The model's output for inputs ``x`` ([n, features]) with named parameters."""
     if structure.model == "scalar":
         return scalar_forward(params, x)
-    return mlp_forward(params, x, structure.activation, structure.output_activation)
+    return mlp_forward(
+        params, x, structure.activation, structure.output_activation, structure.products
+    )
 
 
 def accuracy(y: jax.Array, y_: jax.Array) -> jax.Array:

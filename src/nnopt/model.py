@@ -36,30 +36,43 @@ OUTPUT_ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
 }
 
 
+def _rng(seed: int, index: int) -> np.random.Generator:
+    """A NumPy generator per (seed, layer): initialization needs no compiled code."""
+    return np.random.default_rng([seed, index])
+
+
+def _truncated(rng: np.random.Generator, shape, stddev: float) -> np.ndarray:
+    """N(0, stddev²) with draws beyond ±2 stddev drawn again, like tf.truncated_normal."""
+    out = rng.standard_normal(shape)
+    while np.any(far := np.abs(out) > 2.0):
+        out[far] = rng.standard_normal(int(far.sum()))
+    return (out * stddev).astype(np.float32)
+
+
 def _normal(shape, stddev, seed, index):
-    """N(0, stddev²), from a JAX key folded with the layer index."""
-    key = jax.random.fold_in(jax.random.PRNGKey(seed), index)
-    return np.asarray(jax.random.normal(key, shape, jnp.float32)) * np.float32(stddev)
+    """N(0, stddev²)."""
+    return (_rng(seed, index).standard_normal(shape) * stddev).astype(np.float32)
 
 
 def _truncated_normal(shape, stddev, seed, index):
     """N(0, stddev²) redrawn outside ±2 stddev, like tf.truncated_normal."""
-    key = jax.random.fold_in(jax.random.PRNGKey(seed), index)
-    return np.asarray(jax.random.truncated_normal(key, -2.0, 2.0, shape, jnp.float32)) * np.float32(
-        stddev
-    )
+    return _truncated(_rng(seed, index), shape, stddev)
 
 
 def _glorot_uniform(shape, stddev, seed, index):
     """U(-a, a) with a = sqrt(6 / (fan_in + fan_out)); stddev is not used."""
-    key = jax.random.fold_in(jax.random.PRNGKey(seed), index)
-    return np.asarray(jax.nn.initializers.glorot_uniform()(key, shape, jnp.float32))
+    a = np.sqrt(6.0 / (shape[0] + shape[1]))
+    return _rng(seed, index).uniform(-a, a, shape).astype(np.float32)
 
 
 def _glorot_normal(shape, stddev, seed, index):
-    """Truncated normal with variance 2 / (fan_in + fan_out); stddev is not used."""
-    key = jax.random.fold_in(jax.random.PRNGKey(seed), index)
-    return np.asarray(jax.nn.initializers.glorot_normal()(key, shape, jnp.float32))
+    """Truncated normal with variance 2 / (fan_in + fan_out) (Keras' glorot_normal); stddev unused.
+
+    0.87962566 is the standard deviation of N(0, 1) truncated to ±2, divided out so the
+    variance is the one asked for.
+    """
+    std = np.sqrt(2.0 / (shape[0] + shape[1])) / 0.87962566
+    return _truncated(_rng(seed, index), shape, std)
 
 
 def _tf1_normal(shape, stddev, seed, index):
@@ -106,25 +119,29 @@ def init_scalar(value: float) -> dict[str, np.ndarray]:
     return {"w": np.asarray(value, np.float32)}
 
 
-def _dense(x: jax.Array, w: jax.Array) -> jax.Array:
-    """x @ w. Small products are written as a broadcast multiply-sum.
+def _dense(x: jax.Array, w: jax.Array, products: str = "auto") -> jax.Array:
+    """x @ w, as a broadcast multiply-sum for small products unless ``products == "dot"``.
 
     XLA:CPU hands every dot to a GEMM library call whose fixed cost dominates at the
     lecture's sizes (30x2 @ 2x11); the elementwise form fuses with its neighbours and
-    runs a training step several times faster. Large products keep the real dot.
+    runs a training step several times faster. Large products keep the real dot, and so
+    do programs batched over many configurations (``"dot"``), where XLA:CPU turns the
+    batched elementwise form into slow strided loops but batches dots well.
     """
-    if x.shape[-2] * w.shape[0] * w.shape[1] <= 16384:
+    if products == "auto" and x.shape[-2] * w.shape[0] * w.shape[1] <= 16384:
         return jnp.sum(x[..., :, :, None] * w, axis=-2)
     return x @ w
 
 
-def mlp_forward(params: Params, x: jax.Array, activation: str, output_activation: str) -> jax.Array:
+def mlp_forward(
+    params: Params, x: jax.Array, activation: str, output_activation: str, products: str = "auto"
+) -> jax.Array:
     """y = f_out(... f(f(x W1 + b1) W2 + b2) ... WL + bL), with ``f = ACTIVATIONS[activation]``."""
     n_layers = sum(1 for name in params if name.startswith("w"))
     hidden = ACTIVATIONS[activation]
     h = x
     for k in range(1, n_layers + 1):
-        h = _dense(h, params[f"w{k}"])
+        h = _dense(h, params[f"w{k}"], products)
         if f"b{k}" in params:
             h = h + params[f"b{k}"]
         if k < n_layers:

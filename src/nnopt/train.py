@@ -189,8 +189,15 @@ def device_data(structure: Structure, dataset: Dataset) -> DeviceData:
 def initial_state(config: Config, structure: Structure, params: dict) -> TrainState:
     """Step 0: the parameters, a fresh optimizer state with the config's numbers, the shadow = params."""
     flat = flatten(params, structure)
-    tx = make_optimizer(config.optimizer.name, optimizer_numbers(config))
-    return TrainState(jnp.asarray(0, jnp.int32), flat, tx.init(flat), flat)
+    numbers = {k: np.float32(v) for k, v in optimizer_numbers(config).items()}
+    opt_state = _init_optimizer(structure.optimizer, len(flat))(flat, numbers)
+    return TrainState(jnp.asarray(0, jnp.int32), jnp.asarray(flat), opt_state, jnp.asarray(flat))
+
+
+@functools.cache
+def _init_optimizer(name: str, size: int) -> Callable:
+    """The optimizer's ``init`` as one compiled call (not a dispatch per operation)."""
+    return jax.jit(lambda flat, numbers: make_optimizer(name, numbers).init(flat))
 
 
 # ------------------------------------------------------------------ the compiled step
@@ -273,23 +280,39 @@ def evaluate_state(structure: Structure, data: DeviceData, numbers: dict, state:
 
 
 def run_chunk(
-    structure: Structure, length: int, data: DeviceData, numbers: dict, state: TrainState
+    structure: Structure,
+    capacity: int,
+    data: DeviceData,
+    numbers: dict,
+    state: TrainState,
+    length: jax.Array,
 ):
-    """``length`` updates as one scan, with the full-data metrics before the first and after the last.
+    """``length`` (<= ``capacity``) updates in one compiled loop, with the full-data metrics
+    before the first and after the last.
 
+    The number of updates is an argument, not a constant: one program serves every chunk
+    length up to ``capacity``, and XLA compiles the loop body the same way whatever the
+    length (a loop it knew to run once would be fused differently and round differently).
+    Each update's batch loss, penalty and rate land in buffers of ``capacity`` entries.
     The metrics before are only read for a run's first row; computing them in every chunk
     costs one forward pass and saves compiling a separate evaluation program.
     """
     before = evaluate_state(structure, data, numbers, state)
-    step = functools.partial(train_step, structure, data, numbers)
-    state, per_step = jax.lax.scan(lambda s, _: step(s), state, None, length=length)
+
+    def body(i, carry):
+        state, buffers = carry
+        state, values = train_step(structure, data, numbers, state)
+        return state, tuple(b.at[i].set(v) for b, v in zip(buffers, values))
+
+    empty = tuple(jnp.zeros((capacity,), jnp.float32) for _ in range(3))
+    state, per_step = jax.lax.fori_loop(0, length, body, (state, empty))
     return state, per_step, before, evaluate_state(structure, data, numbers, state)
 
 
 @functools.cache
-def compiled_chunk(structure: Structure, length: int) -> Callable:
-    """The jitted :func:`run_chunk` for one structure and chunk length (compiled once, reused)."""
-    return jax.jit(functools.partial(run_chunk, structure, length))
+def compiled_chunk(structure: Structure, capacity: int) -> Callable:
+    """The jitted :func:`run_chunk` for one structure and chunk capacity (compiled once)."""
+    return jax.jit(functools.partial(run_chunk, structure, capacity))
 
 
 # ------------------------------------------------------------------ the host loop
@@ -399,12 +422,13 @@ class Training:
         length = min(remaining, to_log, max_steps or remaining)
         if length <= 0:
             return 0
-        new_state, per_step, before, evals = compiled_chunk(self.structure, length)(
-            self.data, self.numbers, self.state
+        capacity = min(self.log_every, self.config.train.steps)
+        new_state, per_step, before, evals = compiled_chunk(self.structure, capacity)(
+            self.data, self.numbers, self.state, jnp.int32(length)
         )
         if not self.history.rows:
             self._record_row(before, per_step=None)
-        losses, penalties, rates = (np.asarray(a) for a in per_step)
+        losses, penalties, rates = (np.asarray(a)[:length] for a in per_step)
         bad = ~(np.isfinite(losses) & np.isfinite(penalties))
         if bad.any():
             first = int(np.argmax(bad))
@@ -433,7 +457,7 @@ class Training:
     def params(self, which: str = "raw") -> dict[str, np.ndarray]:
         """Named parameters of the current state: ``raw`` or ``ema`` (the shadow)."""
         flat = self.state.ema_params if which == "ema" else self.state.params
-        return {k: np.asarray(v) for k, v in unflatten(flat, self.structure).items()}
+        return {k: v.copy() for k, v in unflatten(np.asarray(flat), self.structure).items()}
 
     def result(self) -> TrainResult:
         """The run so far as values (call after at least one :meth:`advance`)."""

@@ -1,0 +1,323 @@
+"""Sweeps: many configurations trained together (engine layer).
+
+A sweep is a base config, a grid of ``section.field`` values and a number of seeds.
+Configurations whose compiled program is the same (same :class:`Structure`: they
+differ only in numbers such as rates, decays, scales, seeds) form a :class:`Batch`
+and train in one program, ``jax.vmap`` of the single-run chunk over the
+configurations. Configurations that differ in structure (optimizer, activation,
+layer sizes, loss) form separate batches, each compiled once.
+
+A configuration whose loss turns NaN or infinite is marked diverged at that step;
+its neighbours in the batch are untouched (vmap keeps them independent).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import itertools
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from nnopt.config import (
+    Config,
+    apply_overrides,
+    config_from_dict,
+    config_to_dict,
+    parse_override,
+)
+from nnopt.errors import ConfigError
+from nnopt.evaluate import Structure, unflatten
+from nnopt.train import Training, TrainState, run_chunk
+
+SEED_FIELD = "train.seed"
+
+
+# ------------------------------------------------------------------ the grid
+
+
+def split_values(text: str) -> list[str]:
+    """``a,b,[1,2],c`` -> ``["a", "b", "[1,2]", "c"]``: commas inside brackets or quotes stay."""
+    parts, depth, quote, current = [], 0, "", ""
+    for ch in text:
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(current.strip())
+            current = ""
+            continue
+        current += ch
+    parts.append(current.strip())
+    return parts
+
+
+def parse_grid(texts: list[str]) -> dict[str, list[Any]]:
+    """``["optimizer.name=sgd,adam", ...]`` -> ``{"optimizer.name": ["sgd", "adam"], ...}``.
+
+    Raises:
+      ConfigError: no ``=``, an unknown field, an empty value list, or a field given twice.
+    """
+    grid: dict[str, list[Any]] = {}
+    for text in texts:
+        if "=" not in text:
+            raise ConfigError(f"--grid {text!r}: expected section.field=v1,v2,...")
+        path, _, values_text = text.partition("=")
+        path = path.strip()
+        if path in grid:
+            raise ConfigError(f"--grid {path} is given twice; put all its values in one --grid")
+        values = [v for v in split_values(values_text) if v != ""]
+        if not values:
+            raise ConfigError(f"--grid {path}: no values; expected {path}=v1,v2,...")
+        grid[path] = [parse_override(f"{path}={v}")[2] for v in values]
+    return grid
+
+
+@dataclass(frozen=True)
+class Point:
+    """One configuration of a sweep: its grid settings (field -> value) and its config."""
+
+    index: int
+    settings: dict[str, Any]
+    config: Config
+
+
+def grid_points(base_raw: dict, grid: dict[str, list[Any]], seeds: int, source: str) -> list[Point]:
+    """Every combination of the grid's values, times ``seeds`` seeds, as validated configs.
+
+    Seed i sets ``train.seed`` to the base seed + i (the initial weights and the shuffling;
+    the data stay the same).
+
+    Raises:
+      ConfigError: an empty sweep, or a combination that is not a valid config.
+    """
+    if seeds < 1:
+        raise ConfigError(f"--seeds {seeds}: must be >= 1")
+    if not grid and seeds == 1:
+        raise ConfigError("empty sweep: give at least one --grid section.field=v1,v2 or --seeds N > 1")
+    if SEED_FIELD in grid and seeds > 1:
+        raise ConfigError("--grid train.seed and --seeds both set the seed; use one of them")
+    fields = list(grid)
+    base_seed = config_from_dict(base_raw, source).train.seed
+    points = []
+    for combo in itertools.product(*(grid[f] for f in fields)):
+        overrides = [f"{f}={_toml_value(v)}" for f, v in zip(fields, combo)]
+        for s in range(seeds):
+            settings = dict(zip(fields, combo))
+            extra = []
+            if seeds > 1:
+                settings[SEED_FIELD] = base_seed + s
+                extra = [f"{SEED_FIELD}={base_seed + s}"]
+            raw = apply_overrides(base_raw, overrides + extra)
+            label = f"{source} with " + ", ".join(f"{k}={v}" for k, v in settings.items())
+            points.append(Point(len(points), settings, config_from_dict(raw, label)))
+    return points
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return repr(value)
+
+
+# ------------------------------------------------------------------ batches
+
+
+def _stack(trees: list):
+    return jax.tree_util.tree_map(lambda *xs: np.stack([np.asarray(x) for x in xs]), *trees)
+
+
+@functools.cache
+def compiled_batch_chunk(structure: Structure, capacity: int, shared_data: bool) -> Callable:
+    """:func:`nnopt.train.run_chunk` vmapped over configurations, jitted (compiled once per key)."""
+    fn = functools.partial(run_chunk, structure, capacity)
+    # The step counter is shared: kept unbatched, the batch selection stays a plain slice.
+    state_axes = TrainState(step=None, params=0, opt_state=0, ema_params=0)
+    in_axes = (None if shared_data else 0, 0, state_axes, None)
+    return jax.jit(jax.vmap(fn, in_axes=in_axes, out_axes=(state_axes, 0, 0, 0)))
+
+
+def data_key(config: Config) -> tuple:
+    """What decides a configuration's data: equal keys, equal arrays."""
+    d = config.data
+    return (d.name, d.seed, d.n_samples, d.noise, d.test_fraction)
+
+
+@dataclass
+class Batch:
+    """Configurations that share one compiled program, trained together.
+
+    ``rows[i]`` is configuration i's history (one dict per log point); ``diverged_at[i]`` the
+    first update whose loss was not finite (None while it is fine).
+    """
+
+    points: list[Point]
+    trainings: list[Training] = field(init=False)
+    structure: Structure = field(init=False)
+
+    def __post_init__(self):
+        self.trainings = [Training(p.config) for p in self.points]
+        structures = {t.structure for t in self.trainings}
+        if len(structures) != 1:
+            raise ValueError("a Batch needs configurations with one structure")
+        # The batched program uses real dots (see nnopt.model._dense).
+        self.structure = dataclasses.replace(self.trainings[0].structure, products="dot")
+        first = self.trainings[0]
+        self.steps = first.config.train.steps
+        self.log_every = first.log_every
+        self.shared_data = len({data_key(t.config) for t in self.trainings}) == 1
+        self.data = first.data if self.shared_data else _stack([t.data for t in self.trainings])
+        self.numbers = _stack([t.numbers for t in self.trainings])
+        stacked = _stack([t.state for t in self.trainings])
+        self.state = stacked._replace(step=first.state.step)
+        self.rows: list[list[dict]] = [[] for _ in self.points]
+        self.diverged_at: list[int | None] = [None] * len(self.points)
+        self.step = 0
+
+    @property
+    def done(self) -> bool:
+        return self.step >= self.steps
+
+    def advance(self) -> int:
+        """Trains every configuration up to the next log point; returns the updates run."""
+        length = min(self.steps - self.step, self.log_every - self.step % self.log_every)
+        if length <= 0:
+            return 0
+        capacity = min(self.log_every, self.steps)
+        chunk = compiled_batch_chunk(self.structure, capacity, self.shared_data)
+        self.state, per_step, before, after = chunk(
+            self.data, self.numbers, self.state, jnp.int32(length)
+        )
+        losses, penalties, rates = (np.asarray(a)[:, :length] for a in per_step)
+        if self.step == 0:
+            self._record(0, jax.device_get(before), None)
+        bad = ~(np.isfinite(losses) & np.isfinite(penalties))
+        for i in np.flatnonzero(bad.any(axis=1)):
+            if self.diverged_at[i] is None:
+                self.diverged_at[i] = self.step + int(np.argmax(bad[i])) + 1
+        self.step += length
+        self._record(self.step, jax.device_get(after), (losses[:, -1], penalties[:, -1], rates[:, -1]))
+        return length
+
+    def _record(self, step: int, evals: dict, last):
+        for i, rows in enumerate(self.rows):
+            row = {"step": float(step)}
+            if last is None:
+                row["lr"] = float(self.numbers["learning_rate"][i])
+            else:
+                row["batch_loss"], row["batch_reg"], row["lr"] = (float(a[i]) for a in last)
+            row.update({k: float(v[i]) for k, v in evals.items()})
+            rows.append(row)
+
+    def params(self, i: int, which: str = "raw") -> dict[str, np.ndarray]:
+        flat = self.state.ema_params if which == "ema" else self.state.params
+        return {k: np.asarray(v) for k, v in unflatten(np.asarray(flat)[i], self.structure).items()}
+
+
+# ------------------------------------------------------------------ grouping and running
+
+
+def group_points(points: list[Point]) -> list[list[Point]]:
+    """Points grouped so that each group compiles to one program, in first-seen order.
+
+    The key is the compiled :class:`Structure` (built from each config and its data) with the
+    number of steps and the log interval, which decide the chunks.
+    """
+    groups: dict[tuple, list[Point]] = {}
+    for p in points:
+        t = Training(p.config)
+        groups.setdefault((t.structure, t.config.train.steps, t.log_every), []).append(p)
+    return list(groups.values())
+
+
+def estimate_bytes(points: list[Point]) -> int:
+    """A generous estimate of the memory one batch of these points needs while training."""
+    t = Training(points[0].config)
+    s = t.structure
+    widest = max(s.layers)
+    n_rows = s.n_train + s.n_test
+    per_config = (
+        4 * s.n_params * 8  # params, EMA, optimizer moments, gradients, updates
+        + 4 * 3 * t.log_every  # per-step losses and rates of a chunk
+        + 4 * 6 * n_rows * widest  # activations of the full-data evaluation, raw and EMA
+        + 4 * 6 * s.batch_size * widest * max(s.layers)  # a step's broadcast products
+    )
+    data = 4 * n_rows * (s.layers[0] + s.layers[-1])
+    shared = len({data_key(p.config) for p in points}) == 1
+    return len(points) * per_config + (data if shared else data * len(points))
+
+
+def available_bytes() -> int:
+    """Memory the system can still give (MemAvailable), or total physical memory."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def check_memory(groups: list[list[Point]], limit: int | None = None) -> None:
+    """Refuses, before anything trains, a sweep whose largest batch would not fit in memory."""
+    limit = limit if limit is not None else int(0.7 * available_bytes())
+    for group in groups:
+        need = estimate_bytes(group)
+        if need > limit:
+            raise ConfigError(
+                f"the sweep needs about {need / 2**30:.1f} GiB for {len(group)} configurations "
+                f"trained together, more than the {limit / 2**30:.1f} GiB available; "
+                "use fewer grid values or seeds, or fewer train.steps per log point"
+            )
+
+
+@dataclass
+class PointResult:
+    """What a sweep keeps of one configuration."""
+
+    index: int
+    settings: dict[str, Any]
+    rows: list[dict]
+    diverged_at: int | None
+    params: dict[str, np.ndarray]
+    ema_params: dict[str, np.ndarray] | None
+
+
+def run_batch(points: list[Point], on_chunk: Callable[[int], None] | None = None) -> list[PointResult]:
+    """Trains one group to the end and returns its results, in the points' order."""
+    batch = Batch(points)
+    while not batch.done:
+        done = batch.advance()
+        if on_chunk is not None:
+            on_chunk(done * len(points))
+    ema = batch.structure.ema
+    return [
+        PointResult(
+            p.index, p.settings, batch.rows[i], batch.diverged_at[i], batch.params(i),
+            batch.params(i, "ema") if ema else None,
+        )  # fmt: skip
+        for i, p in enumerate(points)
+    ]
+
+
+def point_key(point: Point) -> str:
+    """A stable name for a configuration: the hash of its full config (for resuming)."""
+    text = json.dumps(config_to_dict(point.config), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

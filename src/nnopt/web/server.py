@@ -1,0 +1,328 @@
+"""The playground's web server: the page, one websocket per tab, and the CSV upload.
+
+A Starlette app on uvicorn, inside the nnopt process. Each tab's websocket owns one
+:class:`~nnopt.web.session.Session`; closing the tab closes the socket and frees it.
+Training never runs on the event loop: every message and every frame is handled on a
+shared thread pool (JAX releases the GIL while it computes), one call at a time per
+session, and each session asks for one frame at a time, so many tabs take turns fairly
+and the server stays responsive. Routes:
+
+- ``GET /``: the page; ``/static/*``: its script and style (shipped in the package);
+- ``GET /api/choices``: the registries and limits the page builds its menus from;
+- ``POST /api/upload/{session}``: a CSV of points ``x0,x1,label`` for that tab;
+- ``WS /ws``: the session (messages in :mod:`nnopt.web.protocol`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import secrets
+import socket
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from importlib import resources
+from urllib.parse import urlsplit
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from nnopt.errors import NnoptError
+from nnopt.web import protocol
+from nnopt.web.protocol import CHUNK, LIMITS
+from nnopt.web.session import Session, dataset_previews
+
+log = logging.getLogger("nnopt.web")
+
+# Above this size the websocket itself closes; between the protocol's cap and this one
+# the page gets a readable error instead.
+WEBSOCKET_MAX_BYTES = 1024 * 1024
+
+
+# ---------------------------------------------------------------- sessions
+
+
+@dataclass
+class Slot:
+    """A session with what the server needs to drive it: a lock that serializes its work,
+    an event that wakes its frame loop, and a lock that keeps its sends whole."""
+
+    session: Session
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def update_wake(self) -> None:
+        if self.session.wants_frame:
+            self.wake.set()
+        else:
+            self.wake.clear()
+
+
+class Registry:
+    """The open sessions, at most ``limit`` of them."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.slots: dict[str, Slot] = {}
+
+    def open(self) -> Slot | None:
+        if len(self.slots) >= self.limit:
+            return None
+        session_id = secrets.token_urlsafe(16)  # a secret: it authorizes uploads to the tab
+        self.slots[session_id] = Slot(Session(session_id))
+        return self.slots[session_id]
+
+    def get(self, session_id: str) -> Slot | None:
+        return self.slots.get(session_id)
+
+    def close(self, session_id: str) -> None:
+        self.slots.pop(session_id, None)
+
+
+# ---------------------------------------------------------------- the app
+
+
+def create_app(workers: int | None = None) -> Starlette:
+    """The playground app; training runs on a pool of ``workers`` threads (default: the cores)."""
+    registry = Registry(LIMITS.sessions)
+    executor = ThreadPoolExecutor(
+        max_workers=workers or os.cpu_count() or 2, thread_name_prefix="nnopt-train"
+    )
+
+    async def run(fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
+
+    async def index(request: Request) -> HTMLResponse:
+        page = resources.files("nnopt.web").joinpath("static", "index.html").read_text("utf-8")
+        return HTMLResponse(page, headers={"Cache-Control": "no-cache"})
+
+    async def choices(request: Request) -> JSONResponse:
+        return JSONResponse(_hello(None))
+
+    async def upload(request: Request) -> JSONResponse:
+        slot = registry.get(request.path_params["session"])
+        if slot is None:
+            return _error(404, "upload: this tab's session is closed; reload the page")
+        declared = request.headers.get("content-length", "0")
+        if declared.isdigit() and int(declared) > LIMITS.upload_bytes:
+            return _error(413, f"upload: the file is larger than {LIMITS.upload_bytes} bytes")
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > LIMITS.upload_bytes:
+                return _error(413, f"upload: the file is larger than {LIMITS.upload_bytes} bytes")
+        try:
+            x, y = await run(protocol.parse_points_csv, bytes(body))
+        except NnoptError as exc:
+            return _error(400, str(exc))
+        async with slot.lock:
+            summary = slot.session.set_upload(x, y)
+        return JSONResponse({"ok": True, **summary})
+
+    async def playground(ws: WebSocket) -> None:
+        if not _same_origin(ws):
+            await ws.close(code=1008)  # before accept: the browser sees a refused handshake
+            return
+        await ws.accept()
+        slot = registry.open()
+        if slot is None:
+            message = f"the server is serving {LIMITS.sessions} tabs already; close one and reload"
+            await ws.send_text(json.dumps({"type": "error", "message": message}))
+            await ws.close(code=1013)
+            return
+        frames = asyncio.create_task(_frame_loop(slot, ws, run))
+        try:
+            await _send(slot, ws, json.dumps(_hello(slot.session.id)))
+            while True:
+                message = await ws.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                await _handle(slot, ws, message.get("text"), run)
+        except Exception:  # a broken connection ends the session like a closed tab
+            log.debug("websocket ended", exc_info=True)
+        finally:
+            frames.cancel()
+            registry.close(slot.session.id)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        yield
+        executor.shutdown(wait=False, cancel_futures=True)
+
+    routes = [
+        Route("/", index),
+        Route("/api/choices", choices),
+        Route("/api/upload/{session}", upload, methods=["POST"]),
+        WebSocketRoute("/ws", playground),
+        Mount("/static", StaticFiles(packages=[("nnopt.web", "static")]), name="static"),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.registry = registry
+    return app
+
+
+def _hello(session_id: str | None) -> dict:
+    """The first message of a session: its id, the menus, the caps and the defaults."""
+    return {
+        "type": "hello",
+        "session": session_id,
+        "choices": protocol.choices(),
+        "limits": protocol.limits_dict(),
+        "defaults": {"data": protocol.DATA_DEFAULTS, "lane": protocol.LANE_DEFAULTS},
+        "chunk": CHUNK,
+        "previews": dataset_previews(),
+    }
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"ok": False, "error": message}, status_code=status)
+
+
+def _same_origin(ws: WebSocket) -> bool:
+    """A browser page from another site may not drive a session (DNS rebinding, CSRF);
+    clients that send no Origin (scripts, tests) are let in."""
+    origin = ws.headers.get("origin")
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc == ws.headers.get("host")
+
+
+async def _send(slot: Slot, ws: WebSocket, text: str) -> None:
+    async with slot.send_lock:
+        if ws.application_state == WebSocketState.CONNECTED:
+            await ws.send_text(text)
+
+
+async def _handle(slot: Slot, ws: WebSocket, text: str | None, run) -> None:
+    """One message from the page: checked, applied on the pool, answered; a bad one is
+    answered with an error line and changes nothing."""
+    kind = None
+    try:
+        if text is None:
+            raise protocol.ProtocolError("binary messages are not understood; send JSON text")
+        message = protocol.parse_message(text)
+        kind = message["type"]
+        async with slot.lock:
+            replies = await run(_apply, slot.session, message)
+    except NnoptError as exc:
+        replies = [json.dumps({"type": "error", "about": kind, "message": str(exc)})]
+    except Exception:
+        log.exception("playground: %s failed", kind)
+        error = f"{kind}: the server failed on this request (see its log); the tab stays open"
+        replies = [json.dumps({"type": "error", "about": kind, "message": error})]
+    for reply in replies:
+        await _send(slot, ws, reply)
+    slot.update_wake()
+
+
+def _apply(session: Session, message: dict) -> list[str]:
+    """Runs on the pool: the message's replies, already JSON (so the loop only sends)."""
+    return [json.dumps(reply) for reply in session.handle(message)]
+
+
+def _frame(session: Session) -> str | None:
+    """Runs on the pool: one frame of training, as JSON."""
+    snapshot = session.frame()
+    return None if snapshot is None else json.dumps(snapshot)
+
+
+async def _frame_loop(slot: Slot, ws: WebSocket, run) -> None:
+    """Trains and streams while the session wants frames, one frame at a time: the send
+    waits for the socket, so a slow tab slows only its own training."""
+    loop = asyncio.get_running_loop()
+    while True:
+        await slot.wake.wait()
+        start = loop.time()
+        try:
+            async with slot.lock:
+                text = await run(_frame, slot.session)
+            if text is not None:
+                await _send(slot, ws, text)
+        except (asyncio.CancelledError, WebSocketDisconnect):
+            return  # the tab is gone; the socket's handler frees the session
+        except Exception:
+            log.exception("playground: training failed")
+            slot.session.playing, slot.session.pending_chunks = False, 0
+            error = "training failed on the server (see its log); press Reset to start over"
+            await _send(slot, ws, json.dumps({"type": "error", "about": "play", "message": error}))
+        slot.update_wake()
+        await asyncio.sleep(slot.session.frame_delay(loop.time() - start))
+
+
+# ---------------------------------------------------------------- running it
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` (port 0: any free one), or a one-line NnoptError."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise NnoptError(f"cannot listen on {host}:{port}: {reason}; choose another --host or --port") from None
+    sock.listen(128)  # connections that arrive before uvicorn starts wait in the backlog
+    sock.set_inheritable(True)
+    return sock
+
+
+def make_server(app: Starlette | None = None):
+    """A uvicorn server for the app (quiet: the command prints the address itself)."""
+    import uvicorn
+
+    config = uvicorn.Config(
+        app or create_app(),
+        log_level="warning",
+        access_log=False,
+        ws_max_size=WEBSOCKET_MAX_BYTES,
+        lifespan="on",
+    )
+    return uvicorn.Server(config)
+
+
+def url_of(sock: socket.socket) -> str:
+    """The page's address for a bound socket."""
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/"
+
+
+class ServerThread:
+    """The playground on a free loopback port in a background thread (tests, benchmarks).
+
+    Example:
+      >>> with ServerThread() as server:  # doctest: +SKIP
+      ...     print(server.url)
+      http://127.0.0.1:41234/
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, workers: int | None = None):
+        self.sock = bind_socket(host, port)
+        self.url = url_of(self.sock)
+        self.server = make_server(create_app(workers))
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
+        )
+
+    def __enter__(self) -> ServerThread:
+        self.thread.start()
+        for _ in range(200):
+            if self.server.started:
+                return self
+            self.thread.join(0.05)
+        raise RuntimeError("the playground server did not start within 10 s")
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+        self.sock.close()
