@@ -119,6 +119,8 @@ class Config:
 
 
 TOP_LEVEL = ("name", "description")
+# Tables that other faces read from the same file and training ignores ([sweep]: the grid).
+OTHER_TABLES = ("sweep",)
 SECTIONS: dict[str, type] = {
     name: tp for name, tp in typing.get_type_hints(Config).items() if name not in TOP_LEVEL
 }
@@ -195,6 +197,8 @@ def config_from_dict(raw: dict[str, Any], source: str = "config") -> Config:
     sections = {}
     top = {}
     for key, value in raw.items():
+        if key in OTHER_TABLES:
+            continue
         if key in TOP_LEVEL:
             top[key] = _coerce(key, value, str)
         elif key in SECTIONS:
@@ -202,7 +206,7 @@ def config_from_dict(raw: dict[str, Any], source: str = "config") -> Config:
                 raise ConfigError(f"{source}: [{key}] must be a table of fields")
             sections[key] = _section_from_dict(key, value, source)
         else:
-            allowed = ", ".join(list(TOP_LEVEL) + [f"[{s}]" for s in SECTIONS])
+            allowed = ", ".join(list(TOP_LEVEL) + [f"[{s}]" for s in (*SECTIONS, *OTHER_TABLES)])
             raise ConfigError(f"{source}: unknown section or key {key!r}; allowed: {allowed}")
     config = Config(**top, **sections)
     validate(config)
