@@ -263,7 +263,7 @@ def write_report_timing(path: Path, timing: dict) -> None:
 
 # Faces that live in their own modules: each has ``register(subparsers)``, which adds its
 # sub-command with ``set_defaults(fn=...)``. Keep their module-level imports light.
-COMMAND_MODULES = ("nnopt.web.cli",)
+COMMAND_MODULES = ("nnopt.sweep_cli", "nnopt.web.cli")
 
 
 def _register_extra_commands(sub) -> None:

@@ -9,6 +9,7 @@ one line naming the field, the bad value and what is allowed.
 from __future__ import annotations
 
 import dataclasses
+import os
 import tomllib
 import typing
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from nnopt.schedules import SCHEDULES
 
 @dataclass(frozen=True)
 class DataConfig:
-    name: str = "circle"  # a dataset of nnopt.data.DATASETS
+    name: str = "circle"  # a dataset of nnopt.data.DATASETS; "file" when data.path is set
     seed: int = 2  # seed of the generator's RandomState (lecture: 2 for circle, 23455 for yogurt)
     n_samples: int = 0  # rows to generate; 0 = the dataset's own size (yogurt 32, circle 300)
     noise: float = 0.0  # Playground generators' noise, 0..1 (Playground's percent / 100)
@@ -33,6 +34,15 @@ class DataConfig:
     batching: str = (
         "cyclic"  # "cyclic": the lecture's slices (i*B) % N; "shuffle": new order each epoch
     )
+    # Your own data: a CSV (a header row of column names) or NPZ file. It wins over name,
+    # which the resolved config then records as "file"; n_samples and noise do not apply.
+    path: str = ""  # relative to the current folder; resolved to an absolute path
+    features: tuple[str, ...] = ()  # input columns; empty = every column but the label
+    label: str = ""  # the target column; "" = the last column
+    # "auto": classes when the labels are words, or whole numbers with at most 20 distinct
+    # values; otherwise regression
+    task: str = "auto"  # "auto", "classification" or "regression"
+    standardize: bool = False  # inputs (x - mean) / std, mean and std of the training rows
 
 
 @dataclass(frozen=True)
@@ -148,6 +158,8 @@ def _type_name(tp) -> str:
         return "true or false"
     if tp is str:
         return "a string"
+    if tp == tuple[str, ...]:
+        return "a list of column names"
     return "a list of integers"
 
 
@@ -164,6 +176,12 @@ def _coerce(where: str, value: Any, tp) -> Any:
             value = float(value)
     elif tp is str:
         ok = isinstance(value, str)
+    elif tp == tuple[str, ...]:
+        if isinstance(value, str):  # --set data.features=x0,x1 needs no TOML quoting
+            value = [v.strip() for v in value.split(",")] if value.strip() else []
+        ok = isinstance(value, (list, tuple)) and all(isinstance(v, str) and v for v in value)
+        if ok:
+            value = tuple(value)
     else:  # tuple[int, ...]
         ok = isinstance(value, (list, tuple)) and all(
             isinstance(v, int) and not isinstance(v, bool) for v in value
@@ -225,14 +243,14 @@ def _section_from_dict(section: str, values: dict[str, Any], source: str):
     return SECTIONS[section](**kwargs)
 
 
-def parse_override(text: str) -> tuple[str, str, Any]:
+def parse_override(text: str, flag: str = "--set") -> tuple[str, str, Any]:
     """``section.field=value`` -> (section, field, value); the value is read as TOML.
 
     A value that is not valid TOML is taken as a string, so ``optimizer.name=adam``
-    needs no quotes.
+    needs no quotes. ``flag`` names the option in error messages.
     """
     if "=" not in text:
-        raise ConfigError(f"--set {text!r}: expected section.field=value, e.g. optimizer.name=adam")
+        raise ConfigError(f"{flag} {text!r}: expected section.field=value, e.g. optimizer.name=adam")
     path, _, value_text = text.partition("=")
     path = path.strip()
     if path in TOP_LEVEL:
@@ -240,12 +258,12 @@ def parse_override(text: str) -> tuple[str, str, Any]:
     section, dot, name = path.partition(".")
     if not dot or section not in SECTIONS:
         raise ConfigError(
-            f"--set {text!r}: unknown section {section!r}; sections are {', '.join(SECTIONS)}"
+            f"{flag} {text!r}: unknown section {section!r}; sections are {', '.join(SECTIONS)}"
         )
     types = section_fields(section)
     if name not in types:
         raise ConfigError(
-            f"--set {text!r}: unknown field {path}; [{section}] has {', '.join(types)}"
+            f"{flag} {text!r}: unknown field {path}; [{section}] has {', '.join(types)}"
         )
     try:
         value = tomllib.loads(f"v = {value_text.strip()}")["v"]
@@ -312,8 +330,9 @@ def validate(config: Config) -> None:
         config.ema,
         config.train,
     )
-    _choice("data.name", d.name, DATASETS)
+    _choice("data.name", d.name, (*DATASETS, "file"))
     _choice("data.batching", d.batching, ("cyclic", "shuffle"))
+    _choice("data.task", d.task, DATA_TASKS)
     _check("data.n_samples", d.n_samples, 0 <= d.n_samples <= 1_000_000, "0 (default) to 1000000")
     _check("data.noise", d.noise, 0.0 <= d.noise <= 1.0, "between 0 and 1")
     _check("data.test_fraction", d.test_fraction, 0.0 <= d.test_fraction < 1.0, "in [0, 1)")
@@ -358,18 +377,54 @@ def validate(config: Config) -> None:
     _validate_combination(config)
 
 
+DATA_TASKS = ("auto", "classification", "regression")
+DATA_FILE_TYPES = (".csv", ".npz")
+
+
+def _validate_data_file(d: DataConfig) -> None:
+    """data.path and the fields that only mean something with it."""
+    if not d.path:
+        if d.name == "file":
+            raise ConfigError("data.name = 'file' needs data.path: a CSV or NPZ file")
+        for where, value, unset in (
+            ("data.features", d.features, ()),
+            ("data.label", d.label, ""),
+            ("data.task", d.task, "auto"),
+        ):
+            if value != unset:
+                raise ConfigError(
+                    f"{where} = {_show(value)} chooses columns of a data file: set data.path too"
+                )
+        return
+    if not d.path.lower().endswith(DATA_FILE_TYPES):
+        raise ConfigError(
+            f"data.path = {d.path!r} must be a .csv file (a header row of column names) or .npz"
+        )
+    if len(set(d.features)) != len(d.features):
+        raise ConfigError(f"data.features = {_show(d.features)} names a column twice")
+    if d.label and d.label in d.features:
+        raise ConfigError(
+            f"data.features = {_show(d.features)} includes the label column {d.label!r}"
+        )
+
+
 def _validate_combination(config: Config) -> None:
     m, lo, d = config.model, config.loss, config.data
+    _validate_data_file(d)
+    if m.name == "scalar" and d.path:
+        raise ConfigError(
+            f"data.path = {d.path!r}: the scalar model takes no data; leave data.path empty"
+        )
     if (m.name == "scalar") != (lo.name == "quadratic"):
         raise ConfigError(
             f"loss.name = {lo.name!r} with model.name = {m.name!r}: the quadratic loss (w - target)² "
             "goes with the scalar model, and only with it"
         )
-    if m.name == "scalar" and d.name != "none":
+    if m.name == "scalar" and d.name != "none" and not d.path:
         raise ConfigError(
             f"data.name = {d.name!r}: the scalar model takes no data; use data.name = 'none'"
         )
-    if m.name == "mlp" and d.name == "none":
+    if m.name == "mlp" and d.name == "none" and not d.path:
         raise ConfigError(
             "data.name = 'none': an mlp needs data; choose one of "
             + ", ".join(n for n in DATASETS if n != "none")
@@ -395,7 +450,10 @@ def _validate_combination(config: Config) -> None:
 def resolve(config: Config) -> Config:
     """The config with every default made explicit: dataset size and optimizer numbers."""
     data = config.data
-    if data.n_samples == 0:
+    if data.path:  # the file wins; n_samples and noise do not apply to it
+        path = os.path.abspath(data.path)  # so resume and evaluate work from any folder
+        data = dataclasses.replace(data, name="file", path=path, n_samples=0, noise=0.0)
+    elif data.n_samples == 0:
         data = dataclasses.replace(data, n_samples=DATASETS[data.name].default_size)
     opt = config.optimizer
     filled = {

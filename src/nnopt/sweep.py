@@ -81,7 +81,7 @@ def parse_grid(texts: list[str]) -> dict[str, list[Any]]:
         values = [v for v in split_values(values_text) if v != ""]
         if not values:
             raise ConfigError(f"--grid {path}: no values; expected {path}=v1,v2,...")
-        grid[path] = [parse_override(f"{path}={v}")[2] for v in values]
+        grid[path] = [parse_override(f"{path}={v}", "--grid")[2] for v in values]
     return grid
 
 
@@ -106,7 +106,9 @@ def grid_points(base_raw: dict, grid: dict[str, list[Any]], seeds: int, source: 
     if seeds < 1:
         raise ConfigError(f"--seeds {seeds}: must be >= 1")
     if not grid and seeds == 1:
-        raise ConfigError("empty sweep: give at least one --grid section.field=v1,v2 or --seeds N > 1")
+        raise ConfigError(
+            "empty sweep: give at least one --grid section.field=v1,v2 or --seeds N > 1"
+        )
     if SEED_FIELD in grid and seeds > 1:
         raise ConfigError("--grid train.seed and --seeds both set the seed; use one of them")
     fields = list(grid)
@@ -212,7 +214,9 @@ class Batch:
             if self.diverged_at[i] is None:
                 self.diverged_at[i] = self.step + int(np.argmax(bad[i])) + 1
         self.step += length
-        self._record(self.step, jax.device_get(after), (losses[:, -1], penalties[:, -1], rates[:, -1]))
+        self._record(
+            self.step, jax.device_get(after), (losses[:, -1], penalties[:, -1], rates[:, -1])
+        )
         return length
 
     def _record(self, step: int, evals: dict, last):
@@ -300,7 +304,9 @@ class PointResult:
     ema_params: dict[str, np.ndarray] | None
 
 
-def run_batch(points: list[Point], on_chunk: Callable[[int], None] | None = None) -> list[PointResult]:
+def run_batch(
+    points: list[Point], on_chunk: Callable[[int], None] | None = None
+) -> list[PointResult]:
     """Trains one group to the end and returns its results, in the points' order."""
     batch = Batch(points)
     while not batch.done:
@@ -310,7 +316,11 @@ def run_batch(points: list[Point], on_chunk: Callable[[int], None] | None = None
     ema = batch.structure.ema
     return [
         PointResult(
-            p.index, p.settings, batch.rows[i], batch.diverged_at[i], batch.params(i),
+            p.index,
+            p.settings,
+            batch.rows[i],
+            batch.diverged_at[i],
+            batch.params(i),
             batch.params(i, "ema") if ema else None,
         )  # fmt: skip
         for i, p in enumerate(points)
@@ -321,3 +331,42 @@ def point_key(point: Point) -> str:
     """A stable name for a configuration: the hash of its full config (for resuming)."""
     text = json.dumps(config_to_dict(point.config), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+# ------------------------------------------------------------------ results
+
+
+def steps_to_reach(rows: list[dict], threshold: float, metric: str = "train_loss") -> float | None:
+    """The first logged step whose full-data ``metric`` is below ``threshold`` (None: never)."""
+    for row in rows:
+        if row.get(metric, float("inf")) < threshold:
+            return row["step"]
+    return None
+
+
+FINAL_METRICS = (
+    "train_loss", "train_total", "train_accuracy", "test_loss", "test_accuracy",
+    "ema_train_loss", "ema_train_accuracy", "ema_test_loss", "ema_test_accuracy",
+)  # fmt: skip
+
+
+def result_table(
+    results: list[PointResult], threshold: float | None = None
+) -> tuple[list[dict], float]:
+    """One row per configuration: its settings, final metrics, first step under the threshold,
+    and whether it diverged. The default threshold is the median final train loss of the
+    configurations that did not diverge (so about half of them reach it)."""
+    finals = [r.rows[-1].get("train_loss", np.nan) for r in results if r.diverged_at is None]
+    finite = [v for v in finals if np.isfinite(v)]
+    if threshold is None:
+        threshold = float(np.median(finite)) if finite else float("nan")
+    table = []
+    for r in sorted(results, key=lambda r: r.index):
+        last = r.rows[-1]
+        row: dict[str, Any] = {"config": r.index, **r.settings}
+        row.update({m: last[m] for m in FINAL_METRICS if m in last})
+        row["steps_to_threshold"] = steps_to_reach(r.rows, threshold)
+        row["diverged"] = r.diverged_at is not None
+        row["diverged_at"] = r.diverged_at
+        table.append(row)
+    return table, threshold
