@@ -17,7 +17,7 @@ import pytest
 
 from nnopt.cli import main
 from nnopt.errors import ConfigError
-from nnopt.presets import load_config, read_raw
+from nnopt.presets import read_raw
 from nnopt.sweep import (
     compiled_batch_chunk,
     grid_points,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import socket
-from typing import Callable
+from collections.abc import Callable
 
 from nnopt.config import config_from_dict, config_to_dict
 from nnopt.errors import NnoptError
