@@ -86,7 +86,9 @@ def main(argv: list[str] | None = None) -> int:
         r["updates_per_second"] >= 30 and r["steps_per_second_per_configuration"] >= 2000
         for r in results
     )
-    print("target (>= 30 updates/s, >= 2000 steps/s per configuration):", "met" if ok else "NOT met")
+    print(
+        "target (>= 30 updates/s, >= 2000 steps/s per configuration):", "met" if ok else "NOT met"
+    )
     return 0 if ok else 1
 
 

@@ -54,7 +54,11 @@ def cmd_serve(args) -> int:
         import webbrowser
 
         webbrowser.open(url.replace("0.0.0.0", "127.0.0.1"))
-    make_server().run(sockets=[sock])
+    try:
+        make_server().run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn shuts down cleanly, then re-raises Ctrl-C
+        pass
+    print("nnopt playground stopped", flush=True)
     return 0
 
 

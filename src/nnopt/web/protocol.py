@@ -29,6 +29,7 @@ import      ``toml``: a config file's text, answered with the settings it holds
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import math
@@ -181,9 +182,13 @@ def choices() -> dict[str, Any]:
     """The registries the page builds its menus from (one source of truth: the engine's)."""
     return {
         "datasets": [
-            {"name": n, "task": s.task, "summary": s.summary, "size": s.default_size}
-            for n, s in DATASETS.items()
-            if s.task != "none"
+            {
+                "name": n,
+                "task": DATASETS[n].task,
+                "summary": DATASETS[n].summary,
+                "size": DATASETS[n].default_size,
+            }
+            for n in playground_datasets()
         ],
         "activations": list(ACTIVATIONS),
         "initializers": list(INITIALIZERS),
@@ -246,7 +251,9 @@ def speed_of(message: dict) -> str:
     """The speed named by a ``speed`` message."""
     value = message.get("value")
     if value not in SPEEDS:
-        raise ProtocolError(f"speed.value = {_show(value)} is unknown; choose one of {', '.join(SPEEDS)}")
+        raise ProtocolError(
+            f"speed.value = {_show(value)} is unknown; choose one of {', '.join(SPEEDS)}"
+        )
     return value
 
 
@@ -288,9 +295,11 @@ def parse_setup(message: dict) -> Setup:
       ProtocolError: unknown settings, too many lanes, layers, neurons, rows or a batch too large.
     """
     data = _with_defaults(message.get("data", {}), DATA_DEFAULTS, "data")
-    names = [n for n, s in DATASETS.items() if s.task != "none"] + [UPLOAD]
+    names = [*playground_datasets(), UPLOAD]
     if data["name"] not in names:
-        raise ProtocolError(f"data.name = {_show(data['name'])} is unknown; choose one of {', '.join(names)}")
+        raise ProtocolError(
+            f"data.name = {_show(data['name'])} is unknown; choose one of {', '.join(names)}"
+        )
     _int_in("data.n_samples", data["n_samples"], 0, LIMITS.points)
     lanes = message.get("lanes", [{}])
     if not isinstance(lanes, list) or not 1 <= len(lanes) <= LIMITS.lanes:
@@ -439,13 +448,18 @@ def settings_from_toml(text: str) -> dict[str, Any]:
       ConfigError: a field the config layer rejects.
     """
     if len(text) > LIMITS.message_bytes:
-        raise ProtocolError(f"import: the file is too long; at most {LIMITS.message_bytes} characters")
+        raise ProtocolError(
+            f"import: the file is too long; at most {LIMITS.message_bytes} characters"
+        )
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ProtocolError(f"import: not valid TOML ({exc})") from None
-    config = config_from_dict(raw, "imported config")
-    if config.model.name != "mlp" or config.data.name not in task_names():
+    try:
+        config = config_from_dict(raw, "imported config")
+    except NnoptError as exc:
+        raise type(exc)(f"import: {exc}") from None
+    if config.model.name != "mlp" or config.data.name not in playground_datasets():
         raise ProtocolError(
             f"import: data.name = {config.data.name!r} with model.name = {config.model.name!r} "
             "is not a playground setup; the playground trains an mlp on 2-D data"
@@ -460,9 +474,28 @@ def settings_from_toml(text: str) -> dict[str, Any]:
     return {"data": setup.data, "lane": setup.lanes[0]}
 
 
-def task_names() -> list[str]:
-    """The generated datasets the playground can show (2-D inputs)."""
-    return [n for n, s in DATASETS.items() if s.task != "none"]
+MAX_CLASSES = 4  # the heatmap packs class and confidence into one byte: class * 64 + ...
+
+
+@functools.cache
+def playground_datasets() -> tuple[str, ...]:
+    """The registered datasets the playground can draw: 2-D inputs, at most 4 classes.
+
+    The registry does not say how many features a generator makes, so each candidate is
+    asked for a few rows, once (one that cannot run here, e.g. for want of an optional
+    package, is left out).
+    """
+    names = []
+    for name, spec in DATASETS.items():
+        if spec.task == "none" or spec.n_classes > MAX_CLASSES:
+            continue
+        try:
+            x, _ = spec.generate(8, 0.0, 0)
+        except (NnoptError, ImportError, ValueError):
+            continue
+        if np.ndim(x) == 2 and np.shape(x)[1] == 2:
+            names.append(name)
+    return tuple(names)
 
 
 # Fields an import may set freely: how long and how often to log is the page's business.
@@ -498,22 +531,36 @@ def parse_points_csv(body: bytes) -> tuple[np.ndarray, np.ndarray]:
       ProtocolError: naming the first bad row and what a row must be.
     """
     if len(body) > LIMITS.upload_bytes:
-        raise ProtocolError(f"upload: {len(body)} bytes is too large; at most {LIMITS.upload_bytes}")
+        raise ProtocolError(
+            f"upload: {len(body)} bytes is too large; at most {LIMITS.upload_bytes}"
+        )
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ProtocolError("upload: the file is not UTF-8 text; expected CSV rows x0,x1,label") from None
-    rows = [(i, r) for i, r in enumerate(csv.reader(io.StringIO(text)), start=1) if any(c.strip() for c in r)]
+        raise ProtocolError(
+            "upload: the file is not UTF-8 text; expected CSV rows x0,x1,label"
+        ) from None
+    rows = [
+        (i, r)
+        for i, r in enumerate(csv.reader(io.StringIO(text)), start=1)
+        if any(c.strip() for c in r)
+    ]
     if rows and not _is_number(rows[0][1][0]):
         header = [c.strip().lower() for c in rows[0][1]]
         if header != ["x0", "x1", "label"]:
-            raise ProtocolError(f"upload: the header must be x0,x1,label, not {','.join(rows[0][1])!r}")
+            raise ProtocolError(
+                f"upload: the header must be x0,x1,label, not {','.join(rows[0][1])!r}"
+            )
         rows = rows[1:]
-    if not 4 <= len(rows) <= LIMITS.points:
+    if len(rows) > LIMITS.points:
         raise ProtocolError(f"upload: {len(rows)} rows of points; expected 4 to {LIMITS.points}")
     points = np.array([_point(line, row) for line, row in rows], dtype=np.float64)
+    if len(rows) < 4:
+        raise ProtocolError(f"upload: {len(rows)} rows of points; expected 4 to {LIMITS.points}")
     if len(set(points[:, 2])) < 2:
-        raise ProtocolError("upload: every point has the same label; both labels 0 and 1 are needed")
+        raise ProtocolError(
+            "upload: every point has the same label; both labels 0 and 1 are needed"
+        )
     return points[:, :2].astype(np.float32), points[:, 2:].astype(np.float32)
 
 
@@ -541,7 +588,9 @@ def _with_defaults(given: Any, defaults: dict[str, Any], where: str) -> dict[str
         raise ProtocolError(f"{where} must be an object of settings")
     for key in given:
         if key not in defaults:
-            raise ProtocolError(f"{where}: unknown setting {key!r}; settings are {', '.join(defaults)}")
+            raise ProtocolError(
+                f"{where}: unknown setting {key!r}; settings are {', '.join(defaults)}"
+            )
     return {**defaults, **given}
 
 
@@ -566,4 +615,3 @@ def _show(value: Any) -> str:
     """A short rendering of a value from the page, for an error line."""
     text = json.dumps(value) if not isinstance(value, str) else repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
-

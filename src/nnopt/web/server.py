@@ -270,7 +270,9 @@ def bind_socket(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         reason = exc.strerror or str(exc)
-        raise NnoptError(f"cannot listen on {host}:{port}: {reason}; choose another --host or --port") from None
+        raise NnoptError(
+            f"cannot listen on {host}:{port}: {reason}; choose another --host or --port"
+        ) from None
     sock.listen(128)  # connections that arrive before uvicorn starts wait in the backlog
     sock.set_inheritable(True)
     return sock

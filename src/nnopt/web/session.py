@@ -162,7 +162,9 @@ class Plane:
         """Each neuron's output on a coarser grid, scaled into -1..1 (by its largest magnitude
         when that exceeds 1) as bytes 0..255."""
         side = GRID // THUMB_STRIDE
-        coarse = layer.reshape(GRID, GRID, -1)[::THUMB_STRIDE, ::THUMB_STRIDE].reshape(side * side, -1)
+        coarse = layer.reshape(GRID, GRID, -1)[::THUMB_STRIDE, ::THUMB_STRIDE].reshape(
+            side * side, -1
+        )
         scale = np.maximum(1.0, np.max(np.abs(coarse), axis=0))
         scaled = np.nan_to_num(coarse / scale, nan=0.0)
         return [_b64(np.round((scaled[:, j] + 1.0) * 127.5)) for j in range(coarse.shape[1])]
@@ -192,7 +194,7 @@ def plane_for(dataset: Dataset) -> Plane:
 def dataset_previews(points: int = 300) -> dict[str, dict[str, Any]]:
     """A few points of every playground dataset, for the page's dataset tiles."""
     out = {}
-    for name in protocol.task_names():
+    for name in protocol.playground_datasets():
         size = min(points, DATASETS[name].default_size)
         dataset = make_dataset(name, size, 0.0, protocol.DATA_DEFAULTS["seed"], 0.0)
         plane = plane_for(dataset)
@@ -346,7 +348,9 @@ class Session:
 
     def _on_play(self, message: dict) -> list[dict]:
         if not self.race.live:
-            raise ProtocolError("play: every lane has diverged; press Reset or lower the learning rate")
+            raise ProtocolError(
+                "play: every lane has diverged; press Reset or lower the learning rate"
+            )
         self.playing = True
         return [self._status()]
 
@@ -356,7 +360,9 @@ class Session:
 
     def _on_step(self, message: dict) -> list[dict]:
         if not self.race.live:
-            raise ProtocolError("step: every lane has diverged; press Reset or lower the learning rate")
+            raise ProtocolError(
+                "step: every lane has diverged; press Reset or lower the learning rate"
+            )
         chunks = protocol.step_chunks(message)
         self.pending_chunks = min(LIMITS.step_chunks, self.pending_chunks + chunks)
         return []
@@ -376,12 +382,20 @@ class Session:
         which = self._weights_of(lane)
         uploaded = len(self.race.dataset.x_train) + len(self.race.dataset.x_test)
         toml = protocol.export_toml(
-            lane.training.config,
+            lane.config,  # as set, not resolved: the file keeps the defaults implicit
             lane.training.step,
             uploaded if self.setup.data["name"] == UPLOAD else 0,
         )
         weights = protocol.params_to_json(self._params(lane, which))
-        return [{"type": "export", "lane": self.selected, "toml": toml, "weights": weights, "which": which}]
+        return [
+            {
+                "type": "export",
+                "lane": self.selected,
+                "toml": toml,
+                "weights": weights,
+                "which": which,
+            }
+        ]
 
     def _on_import(self, message: dict) -> list[dict]:
         settings = protocol.settings_from_toml(protocol.import_text(message))
@@ -403,7 +417,11 @@ class Session:
         reply = {
             "type": "ready",
             "reset": reset,
-            "setup": {"data": self.setup.data, "lanes": list(self.setup.lanes), "selected": self.selected},
+            "setup": {
+                "data": self.setup.data,
+                "lanes": list(self.setup.lanes),
+                "selected": self.selected,
+            },
             "lanes": [protocol.lane_summary(c) for c in self.configs],
             "chunk": CHUNK,
         }
@@ -447,7 +465,9 @@ class Session:
                 network = {
                     "lane": index,
                     "neurons": [self.plane.neuron_bytes(h) for h in layers],
-                    "weights": protocol.params_to_json({k: np.round(v, 4) for k, v in params.items()}),
+                    "weights": protocol.params_to_json(
+                        {k: np.round(v, 4) for k, v in params.items()}
+                    ),
                 }
         return {
             "type": "snapshot",
@@ -485,7 +505,9 @@ class Session:
         x, y = self.uploaded
         x_tr, y_tr, x_te, y_te = split(x, y, setup.data["test_fraction"], setup.data["seed"])
         if len(x_tr) == 0:
-            raise ProtocolError("data.test_fraction leaves no uploaded points for training; lower it")
+            raise ProtocolError(
+                "data.test_fraction leaves no uploaded points for training; lower it"
+            )
         return Dataset(x_tr, y_tr, x_te, y_te, task="binary", n_classes=2)
 
 

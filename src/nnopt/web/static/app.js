@@ -98,7 +98,7 @@ function encodeState(s) {
   if (s.weights === "ema") p.set("view", "ema");
   if (!s.showTest) p.set("testpoints", "0");
   if (s.speed !== "fast") p.set("speed", s.speed);
-  return "#" + p.toString();
+  return "#" + p.toString().replace(/%3A/gi, ":").replace(/%2C/gi, ","); // readable; still valid
 }
 
 function encodeLane(l) {
@@ -214,6 +214,7 @@ const handlers = {
     app.accepted = clone(m.setup);
     app.lanesInfo = m.lanes;
     if (m.data) app.data = m.data;
+    if (m.data && m.setup.data.name === "upload") drawUploadTile(m.data);
     if (m.reset) {
       app.series = m.lanes.map(() => []);
       app.playedAt = app.playing ? 0 : null;
@@ -282,12 +283,16 @@ function onMessage(m) {
 
 // ---------------------------------------------------------------- errors
 
+// The bar keeps the last few messages, so a follow-up error does not hide the first cause.
 let errorTimer = null;
+let errorLines = [];
 function showError(text) {
-  $("error-text").textContent = text;
+  if ($("error").hidden) errorLines = [];
+  errorLines = errorLines.filter((line) => line !== text).concat([text]).slice(-3);
+  $("error-text").textContent = errorLines.join("\n");
   $("error").hidden = false;
   clearTimeout(errorTimer);
-  errorTimer = setTimeout(() => { $("error").hidden = true; }, 10000);
+  errorTimer = setTimeout(() => { $("error").hidden = true; }, 12000);
 }
 
 // ---------------------------------------------------------------- controls
@@ -339,11 +344,15 @@ function bindControls() {
     send({ type: "speed", value: app.state.speed });
   });
   $("play").addEventListener("click", () => {
+    if (!app.accepted) return showError("nothing to train yet: correct the setting named above first");
     if (app.playing) send({ type: "pause" });
     else { app.playedAt = app.snapshot ? app.snapshot.step : 0; send({ type: "play" }); }
   });
   $("reset").addEventListener("click", () => send({ type: "reset" }));
-  $("step").addEventListener("click", () => send({ type: "step", chunks: 1 }));
+  $("step").addEventListener("click", () => {
+    if (!app.accepted) return showError("nothing to train yet: correct the setting named above first");
+    send({ type: "step", chunks: 1 });
+  });
   $("error-close").addEventListener("click", () => { $("error").hidden = true; });
   $("weights-raw").addEventListener("click", () => setWeights("raw"));
   $("weights-ema").addEventListener("click", () => setWeights("ema"));
@@ -503,6 +512,15 @@ function buildDatasetTiles() {
   up.innerHTML = `<div class="upload-icon">&#x2912;</div>upload CSV`;
   up.addEventListener("click", () => $("upload-file").click());
   box.appendChild(up);
+}
+
+function drawUploadTile(data) {
+  // the upload tile shows the uploaded points, like the generated datasets' tiles
+  const tile = $("upload-tile");
+  const canvas = document.createElement("canvas");
+  canvas.width = canvas.height = 56;
+  drawPreview(canvas, { points: data.train.concat(data.test), extent: data.extent, target_range: [0, 1] }, "binary");
+  tile.replaceChildren(canvas, "uploaded");
 }
 
 function renderDatasets() {
@@ -806,7 +824,10 @@ function renderAxes() {
   const data = app.data;
   if (!data) return;
   const [a, b, c, d] = data.extent;
-  const f = (v) => (Math.abs(v) >= 10 ? v.toFixed(0) : v.toFixed(1));
+  const f = (v) => {
+    const text = Math.abs(v) >= 10 ? v.toFixed(0) : v.toFixed(1);
+    return Number(text) === 0 ? text.replace("-", "") : text; // no "-0.0"
+  };
   $("extent-x").innerHTML = `<span>${f(a)}</span><span>x0</span><span>${f(b)}</span>`;
   $("extent-y").innerHTML = `<span>${f(d)}</span><span>x1</span><span>${f(c)}</span>`;
   const bar = $("colorbar");
@@ -848,8 +869,9 @@ function drawChart(canvas, lines, opts = {}) {
   if (log) { lo = Math.log10(Math.min(...ys)); hi = Math.log10(hi); }
   if (hi === lo) { hi = lo + 1; }
   const pad = 4;
+  const bottom = 13; // a strip under the plot for the step label
   const sx = (x) => pad + ((x - x0) / (x1 - x0)) * (W - 2 * pad);
-  const sy = (y) => H - pad - ((ty(y) - lo) / (hi - lo)) * (H - 2 * pad);
+  const sy = (y) => H - bottom - ((ty(y) - lo) / (hi - lo)) * (H - bottom - 2 * pad);
   for (const line of lines) {
     let pts = line.points.filter((p) => p[1] !== null && Number.isFinite(p[1]));
     if (!pts.length) continue;
@@ -868,7 +890,14 @@ function drawChart(canvas, lines, opts = {}) {
   ctx.textAlign = "right";
   const top = log ? 10 ** hi : hi;
   ctx.fillText(`${fmt(top)}${log ? " (log)" : ""}`, W - 4, 11);
-  ctx.fillText(`step ${Math.round(x1).toLocaleString("en")}`, W - 4, H - 6);
+  ctx.fillText(`step ${Math.round(x1).toLocaleString("en")}`, W - 4, H - 2);
+  ctx.textAlign = "left";
+  ctx.fillText(`step ${Math.round(x0).toLocaleString("en")}`, 4, H - 2);
+  ctx.strokeStyle = "#eee";
+  ctx.beginPath();
+  ctx.moveTo(0, H - bottom + 0.5);
+  ctx.lineTo(W, H - bottom + 0.5);
+  ctx.stroke();
 }
 
 function seriesLine(series, key, color, dash) {
@@ -1033,6 +1062,8 @@ function showExport(m) {
   $("download-toml").onclick = () => download("playground.toml", m.toml, "application/toml");
   $("download-weights").onclick = () => download(weightsName, weightsText, "application/json");
   $("export-dialog").showModal();
+  $("export-toml").scrollTop = 0;
+  $("export-weights").scrollTop = 0;
 }
 
 function download(name, text, type) {
