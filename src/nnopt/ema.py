@@ -32,3 +32,11 @@ def ema_decay(decay, num_updates=None):
 def ema_update(shadow, params, d):
     """shadow ← d·shadow + (1 - d)·params, leaf by leaf."""
     return jax.tree_util.tree_map(lambda s, p: d * s + (1.0 - d) * p, shadow, params)
+
+
+def training_decay(numbers, step):
+    """The d of update ``step`` in training: min(decay, (1+step)/(10+step)) with the warm-up
+    switch on, else decay. EMA off is decay 0: the shadow then equals the parameters.
+    (Numbers, not structure, so runs with and without EMA share one compiled program.)"""
+    warm = ema_decay(numbers["ema_decay"], step)
+    return jnp.where(numbers["ema_warmup"] > 0, warm, numbers["ema_decay"])

@@ -15,12 +15,17 @@ import numpy as np
 
 from nnopt.losses import LOSSES
 from nnopt.model import mlp_forward, scalar_forward
-from nnopt.regularizers import REGULARIZERS
+from nnopt.regularizers import weight_penalty
 
 
 @dataclass(frozen=True)
 class Structure:
-    """Everything that shapes the compiled program; numbers are passed separately as arrays."""
+    """Everything that shapes the compiled program; numbers are passed separately as arrays.
+
+    The regularizer, the learning-rate schedule and the moving average are numbers, not
+    structure (an L1 and an L2 scale, a decay rate with a staircase switch, an EMA decay
+    with a warm-up switch), so runs that differ only there share one compiled program.
+    """
 
     model: str
     layers: tuple[int, ...]
@@ -28,12 +33,7 @@ class Structure:
     output_activation: str
     param_shapes: tuple[tuple[str, tuple[int, ...]], ...]  # (name, shape), sorted by name
     loss: str
-    regularizer: str
     optimizer: str
-    schedule: str
-    staircase: bool
-    ema: bool
-    ema_num_updates: bool
     batch_size: int
     batching: str
     n_train: int
@@ -55,9 +55,6 @@ def flatten(params: dict, structure: Structure) -> np.ndarray:
     return np.concatenate(
         [np.ravel(np.asarray(params[n], np.float32)) for n, _ in structure.param_shapes]
     )
-
-
-
 
 
 def unflatten(flat, structure: Structure) -> dict:
@@ -97,7 +94,7 @@ def losses_of(structure: Structure, numbers: dict, params: dict, x, y_):
     y = forward(structure, params, x)
     weights = jnp.ones((x.shape[0],), jnp.float32)
     data_loss = LOSSES[structure.loss].fn(y, y_, weights, numbers)
-    penalty = REGULARIZERS[structure.regularizer](params, numbers["reg_scale"])
+    penalty = weight_penalty(params, numbers)
     return data_loss, penalty, y
 
 
@@ -123,9 +120,17 @@ _PREDICT_CACHE: dict = {}
 
 
 def _predict_fn(structure: Structure):
-    if structure not in _PREDICT_CACHE:
-        _PREDICT_CACHE[structure] = jax.jit(lambda p, x: forward(structure, p, x))
-    return _PREDICT_CACHE[structure]
+    # Keyed by the model alone: runs that differ in loss, optimizer or schedule share it.
+    key = (
+        structure.model,
+        structure.layers,
+        structure.activation,
+        structure.output_activation,
+        structure.products,
+    )
+    if key not in _PREDICT_CACHE:
+        _PREDICT_CACHE[key] = jax.jit(lambda p, x: forward(structure, p, x))
+    return _PREDICT_CACHE[key]
 
 
 def neuron_outputs(structure: Structure, params: dict, x) -> list[np.ndarray]:
@@ -141,8 +146,7 @@ def neuron_outputs(structure: Structure, params: dict, x) -> list[np.ndarray]:
       >>> from nnopt.model import init_mlp
       >>> p = init_mlp((2, 3, 1), seed=0)
       >>> s = Structure("mlp", (2, 3, 1), "relu", "linear", (("b1", (3,)), ("b2", (1,)),
-      ...     ("w1", (2, 3)), ("w2", (3, 1))), "mse", "none", "sgd", "constant", False, False,
-      ...     False, 1, "cyclic", 1, 0, "binary")
+      ...     ("w1", (2, 3)), ("w2", (3, 1))), "mse", "sgd", 1, "cyclic", 1, 0, "binary")
       >>> [a.shape for a in neuron_outputs(s, p, np.zeros((5, 2)))]
       [(5, 3), (5, 1)]
     """
@@ -177,3 +181,45 @@ def _layer_outputs_fn(activation: str, output_activation: str):
 
         _LAYER_OUTPUTS_CACHE[key] = jax.jit(outputs)
     return _LAYER_OUTPUTS_CACHE[key]
+
+
+# ------------------------------------------------------------------ classes (the course's test)
+
+
+def predicted_classes(y: np.ndarray) -> np.ndarray:
+    """The class each output row stands for: ``y >= 0.5`` for one output (the lecture's 0.5
+    line), else ``argmax(y)``; the rule :func:`accuracy` counts with."""
+    y = np.asarray(y)
+    if y.shape[-1] == 1:
+        return (y[:, 0] >= 0.5).astype(np.int64)
+    return np.argmax(y, axis=-1).astype(np.int64)
+
+
+def confusion_matrix(true: np.ndarray, predicted: np.ndarray, n_classes: int) -> np.ndarray:
+    """``C[i, j]`` = rows of true class ``i`` predicted as class ``j``; the diagonal is right.
+
+    Example:
+      >>> confusion_matrix(np.array([0, 1, 1, 2]), np.array([0, 1, 2, 2]), 3).tolist()
+      [[1, 0, 0], [0, 1, 1], [0, 0, 1]]
+    """
+    counts = np.zeros((n_classes, n_classes), np.int64)
+    np.add.at(counts, (np.asarray(true, np.int64), np.asarray(predicted, np.int64)), 1)
+    return counts
+
+
+def class_probabilities(structure: Structure, y: np.ndarray) -> np.ndarray | None:
+    """Each row's probability of every class, when the outputs are (or imply) probabilities.
+
+    Softmax outputs are already ``p``; the logits of a softmax cross entropy give
+    ``p_i = e^{y_i} / Σ_j e^{y_j}``; a sigmoid output ``p`` is ``(1 - p, p)``. Other outputs
+    (e.g. the lecture's linear output fitted with MSE) are scores, not probabilities: None.
+    """
+    y = np.asarray(y, np.float64)
+    if structure.output_activation == "softmax":
+        return y
+    if structure.loss == "softmax_cross_entropy":
+        z = np.exp(y - y.max(axis=-1, keepdims=True))
+        return z / z.sum(axis=-1, keepdims=True)
+    if structure.output_activation == "sigmoid" and y.shape[-1] == 1:
+        return np.concatenate([1.0 - y, y], axis=-1)
+    return None

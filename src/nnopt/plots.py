@@ -28,12 +28,12 @@ def figure_losses(result: TrainResult) -> Figure:
     steps = h.column("step")
     fig, (ax,) = _figure()
     ax.plot(steps, h.column("train_loss"), label="data loss (train)", color="C0")
-    if result.structure.regularizer != "none":
+    if result.config.regularizer.name != "none":
         ax.plot(steps, h.column("train_reg"), label="regularization", color="C2", ls="--")
         ax.plot(steps, h.column("train_total"), label="total loss", color="C3")
     if result.structure.n_test:
         ax.plot(steps, h.column("test_loss"), label="data loss (test)", color="C1")
-    if result.structure.ema:
+    if result.config.ema.enabled:
         ax.plot(
             steps, h.column("ema_train_loss"), label="data loss, EMA weights", color="C4", ls=":"
         )
@@ -104,10 +104,13 @@ def draw_boundary(
         colors = np.where(y >= 0.5, RED, BLUE)
     else:
         regions = out.argmax(1).reshape(xx.shape)
-        ax.contourf(
-            xx, yy, regions, levels=np.arange(out.shape[1] + 1) - 0.5, cmap="tab10", alpha=0.15
-        )
-        colors = matplotlib.colormaps["tab10"](y.astype(int))
+        # One listed colour per class (not a colormap stretched over the levels), so each
+        # region has the colour of its class's points.
+        palette = matplotlib.colormaps["tab10"]
+        region_colors = [palette(k % 10) for k in range(out.shape[1])]
+        levels = np.arange(out.shape[1] + 1) - 0.5
+        ax.contourf(xx, yy, regions, levels=levels, colors=region_colors, alpha=0.22)
+        colors = palette(y.astype(int) % 10)
     ax.scatter(x[:, 0], x[:, 1], c=colors, s=9, edgecolors="none")
     ax.set(title=title, xlabel="x0", ylabel="x1")
     ax.set_aspect("equal", adjustable="box")

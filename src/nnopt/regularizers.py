@@ -33,3 +33,17 @@ def l2(params, scale):
 
 
 REGULARIZERS: dict[str, Callable] = {"none": no_penalty, "l1": l1, "l2": l2}
+
+
+def weight_penalty(params, numbers):
+    """l1_scale · Σ|w| + l2_scale · Σw²/2: every regularizer with its own scale.
+
+    A config names one regularizer; the others get scale 0 (see :func:`penalty_scales`).
+    Computing them all lets runs with different regularizers share one compiled program.
+    """
+    return l1(params, numbers["l1_scale"]) + l2(params, numbers["l2_scale"])
+
+
+def penalty_scales(name: str, scale: float) -> dict[str, float]:
+    """The scales of :func:`weight_penalty` for a config's ``regularizer.name`` and ``scale``."""
+    return {"l1_scale": scale if name == "l1" else 0.0, "l2_scale": scale if name == "l2" else 0.0}

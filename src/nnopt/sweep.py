@@ -153,7 +153,7 @@ def compiled_batch_chunk(structure: Structure, capacity: int, shared_data: bool)
     # The step counter is shared: kept unbatched, the batch selection stays a plain slice.
     state_axes = TrainState(step=None, params=0, opt_state=0, ema_params=0)
     in_axes = (None if shared_data else 0, 0, state_axes, None)
-    return jax.jit(jax.vmap(fn, in_axes=in_axes, out_axes=(state_axes, 0, 0, 0)))
+    return jax.jit(jax.vmap(fn, in_axes=in_axes, out_axes=(state_axes, 0, 0)))
 
 
 def data_key(config: Config) -> tuple:
@@ -189,6 +189,8 @@ class Batch:
         self.numbers = _stack([t.numbers for t in self.trainings])
         stacked = _stack([t.state for t in self.trainings])
         self.state = stacked._replace(step=first.state.step)
+        # EMA on or off is a number (decay 0 = off), so one batch may hold both kinds.
+        self.ema_on = [t.config.ema.enabled for t in self.trainings]
         self.rows: list[list[dict]] = [[] for _ in self.points]
         self.diverged_at: list[int | None] = [None] * len(self.points)
         self.step = 0
@@ -204,12 +206,11 @@ class Batch:
             return 0
         capacity = min(self.log_every, self.steps)
         chunk = compiled_batch_chunk(self.structure, capacity, self.shared_data)
-        self.state, per_step, before, after = chunk(
-            self.data, self.numbers, self.state, jnp.int32(length)
-        )
+        if self.step == 0:  # the start: the same program, zero updates
+            start = chunk(self.data, self.numbers, self.state, jnp.int32(0))[2]
+            self._record(0, jax.device_get(start), None)
+        self.state, per_step, after = chunk(self.data, self.numbers, self.state, jnp.int32(length))
         losses, penalties, rates = (np.asarray(a)[:, :length] for a in per_step)
-        if self.step == 0:
-            self._record(0, jax.device_get(before), None)
         bad = ~(np.isfinite(losses) & np.isfinite(penalties))
         for i in np.flatnonzero(bad.any(axis=1)):
             if self.diverged_at[i] is None:
@@ -227,7 +228,9 @@ class Batch:
                 row["lr"] = float(self.numbers["learning_rate"][i])
             else:
                 row["batch_loss"], row["batch_reg"], row["lr"] = (float(a[i]) for a in last)
-            row.update({k: float(v[i]) for k, v in evals.items()})
+            row.update(
+                {k: float(v[i]) for k, v in evals.items() if self.ema_on[i] or not k.startswith("ema_")}
+            )
             rows.append(row)
 
     def params(self, i: int, which: str = "raw") -> dict[str, np.ndarray]:
@@ -314,7 +317,6 @@ def run_batch(
         done = batch.advance()
         if on_chunk is not None:
             on_chunk(done * len(points))
-    ema = batch.structure.ema
     return [
         PointResult(
             p.index,
@@ -322,7 +324,7 @@ def run_batch(
             batch.rows[i],
             batch.diverged_at[i],
             batch.params(i),
-            batch.params(i, "ema") if ema else None,
+            batch.params(i, "ema") if batch.ema_on[i] else None,
         )  # fmt: skip
         for i, p in enumerate(points)
     ]

@@ -23,16 +23,16 @@ import jax.numpy as jnp
 import numpy as np
 
 from nnopt.config import Config, optimizer_numbers, resolve
-from nnopt.data import Dataset, make_dataset, targets_for
-from nnopt.ema import ema_decay, ema_update
+from nnopt.data import Dataset, make_dataset, standardized, targets_for
+from nnopt.ema import ema_update, training_decay
 from nnopt.errors import ConfigError, DivergenceError, ParamsError
 from nnopt.evaluate import Structure, flatten, metrics_of, unflatten
 from nnopt.evaluate import forward as model_forward
 from nnopt.losses import LOSS_NUMBERS, LOSSES
 from nnopt.model import init_mlp, init_scalar, layer_count, parameter_count
 from nnopt.optimizers import make_optimizer
-from nnopt.regularizers import REGULARIZERS
-from nnopt.schedules import SCHEDULES
+from nnopt.regularizers import penalty_scales, weight_penalty
+from nnopt.schedules import exponential_decay, schedule_numbers
 
 
 class TrainState(NamedTuple):
@@ -64,23 +64,32 @@ def build_dataset(config: Config, dataset: Dataset | None = None) -> Dataset:
     """The config's dataset (or the given one, e.g. uploaded points), checked against the model
     and the batch size."""
     d, m = config.data, config.model
-    if dataset is None:
+    if dataset is None and d.path:
+        # Reading the user's file here (not in a face) lets resume, evaluate and sweeps
+        # rebuild a run's data from its config alone; the module is loaded only for files.
+        from nnopt.datafiles import load_dataset
+
+        dataset = load_dataset(d.path, d.features, d.label, d.task, d.test_fraction, d.seed)
+    elif dataset is None:
         dataset = make_dataset(d.name, d.n_samples, d.noise, d.seed, d.test_fraction)
+    if d.standardize:
+        dataset = standardized(dataset)
+    shown = repr(d.name) if not d.path else f"file {d.path}"
     if m.name == "mlp":
         if m.layers[0] != dataset.n_features:
             raise ConfigError(
                 f"model.layers = {list(m.layers)}: the first size must be the {dataset.n_features} "
-                f"input features of data {d.name!r}"
+                f"input features of data {shown}"
             )
         want = dataset.n_classes if dataset.task == "multiclass" else 1
         outs = m.layers[-1]
         if dataset.task == "binary" and outs not in (1, 2):
             raise ConfigError(
-                f"model.layers = {list(m.layers)}: binary data {d.name!r} needs 1 or 2 outputs"
+                f"model.layers = {list(m.layers)}: binary data {shown} needs 1 or 2 outputs"
             )
         if dataset.task != "binary" and outs != want:
             raise ConfigError(
-                f"model.layers = {list(m.layers)}: data {d.name!r} needs {want} output(s), not {outs}"
+                f"model.layers = {list(m.layers)}: data {shown} needs {want} output(s), not {outs}"
             )
     n_train = len(dataset.x_train)
     if config.train.batch_size > n_train:
@@ -115,12 +124,7 @@ def make_structure(config: Config, dataset: Dataset, params: dict) -> Structure:
         output_activation=c.model.output_activation,
         param_shapes=tuple((k, tuple(np.shape(params[k]))) for k in sorted(params)),
         loss=c.loss.name,
-        regularizer=c.regularizer.name,
         optimizer=c.optimizer.name,
-        schedule=c.schedule.name,
-        staircase=c.schedule.staircase,
-        ema=c.ema.enabled,
-        ema_num_updates=c.ema.num_updates,
         batch_size=c.train.batch_size,
         batching=c.data.batching,
         n_train=len(dataset.x_train),
@@ -131,13 +135,13 @@ def make_structure(config: Config, dataset: Dataset, params: dict) -> Structure:
 
 def make_numbers(config: Config) -> dict[str, jax.Array]:
     """The config's numbers (float32 scalars) that the compiled step reads."""
-    c = config
+    c, s = config, config.schedule
     values = {
         "learning_rate": c.optimizer.learning_rate,
-        "decay_rate": c.schedule.decay_rate,
-        "decay_steps": float(c.schedule.decay_steps),
-        "reg_scale": c.regularizer.scale,
-        "ema_decay": c.ema.decay,
+        **schedule_numbers(s.name, s.decay_rate, s.decay_steps, s.staircase),
+        **penalty_scales(c.regularizer.name, c.regularizer.scale),
+        "ema_decay": c.ema.decay if c.ema.enabled else 0.0,
+        "ema_warmup": float(c.ema.num_updates),
         **{k: getattr(c.loss, k) for k in LOSS_NUMBERS},
         "shuffle_seed": float(c.train.seed),
     }
@@ -246,28 +250,25 @@ def train_step(structure: Structure, data: DeviceData, numbers: dict, state: Tra
         params = unflatten(flat, structure)
         y = model_forward(structure, params, x)
         data_loss = LOSSES[structure.loss].fn(y, y_, weights, numbers)
-        penalty = REGULARIZERS[structure.regularizer](params, numbers["reg_scale"])
+        penalty = weight_penalty(params, numbers)
         return data_loss + penalty, (data_loss, penalty)
 
     (_, (data_loss, penalty)), grads = jax.value_and_grad(objective, has_aux=True)(state.params)
-    lr = SCHEDULES[structure.schedule](k, numbers, structure.staircase)
+    lr = exponential_decay(k, numbers, numbers["staircase"])
     opt_state = state.opt_state._replace(
         hyperparams={**state.opt_state.hyperparams, "learning_rate": lr}
     )
     updates, opt_state = _optimizer(structure).update(grads, opt_state, state.params)
     params = state.params + updates
-    shadow = state.ema_params
-    if structure.ema:
-        d = ema_decay(numbers["ema_decay"], k if structure.ema_num_updates else None)
-        shadow = ema_update(shadow, params, d)
+    shadow = ema_update(state.ema_params, params, training_decay(numbers, k))
     return TrainState(k + 1, params, opt_state, shadow), (data_loss, penalty, lr)
 
 
 def evaluate_state(structure: Structure, data: DeviceData, numbers: dict, state: TrainState):
-    """Full-data metrics of a state: train and test, raw and (when on) EMA weights."""
+    """Full-data metrics of a state: train and test, raw and EMA weights (the host drops the
+    EMA ones of a run without EMA)."""
     out = {}
-    weights = {"": state.params, "ema_": state.ema_params} if structure.ema else {"": state.params}
-    for prefix, flat in weights.items():
+    for prefix, flat in (("", state.params), ("ema_", state.ema_params)):
         for split, x, y_ in (
             ("train", data.x_train, data.y_train),
             ("test", data.x_test, data.y_test),
@@ -287,17 +288,14 @@ def run_chunk(
     state: TrainState,
     length: jax.Array,
 ):
-    """``length`` (<= ``capacity``) updates in one compiled loop, with the full-data metrics
-    before the first and after the last.
+    """``length`` (<= ``capacity``) updates in one compiled loop, then the full-data metrics.
 
     The number of updates is an argument, not a constant: one program serves every chunk
-    length up to ``capacity``, and XLA compiles the loop body the same way whatever the
-    length (a loop it knew to run once would be fused differently and round differently).
-    Each update's batch loss, penalty and rate land in buffers of ``capacity`` entries.
-    The metrics before are only read for a run's first row; computing them in every chunk
-    costs one forward pass and saves compiling a separate evaluation program.
+    length up to ``capacity`` (and length 0 evaluates the start of a run), and XLA compiles
+    the loop body the same way whatever the length (a loop it knew to run once would be
+    fused differently and round differently). Each update's batch loss, penalty and rate
+    land in buffers of ``capacity`` entries.
     """
-    before = evaluate_state(structure, data, numbers, state)
 
     def body(i, carry):
         state, buffers = carry
@@ -306,7 +304,7 @@ def run_chunk(
 
     empty = tuple(jnp.zeros((capacity,), jnp.float32) for _ in range(3))
     state, per_step = jax.lax.fori_loop(0, length, body, (state, empty))
-    return state, per_step, before, evaluate_state(structure, data, numbers, state)
+    return state, per_step, evaluate_state(structure, data, numbers, state)
 
 
 @functools.cache
@@ -422,12 +420,10 @@ class Training:
         length = min(remaining, to_log, max_steps or remaining)
         if length <= 0:
             return 0
-        capacity = min(self.log_every, self.config.train.steps)
-        new_state, per_step, before, evals = compiled_chunk(self.structure, capacity)(
-            self.data, self.numbers, self.state, jnp.int32(length)
-        )
-        if not self.history.rows:
-            self._record_row(before, per_step=None)
+        chunk = compiled_chunk(self.structure, min(self.log_every, self.config.train.steps))
+        if not self.history.rows:  # the start of the run: the same program, zero updates
+            self._record_row(chunk(self.data, self.numbers, self.state, jnp.int32(0))[2], None)
+        new_state, per_step, evals = chunk(self.data, self.numbers, self.state, jnp.int32(length))
         losses, penalties, rates = (np.asarray(a)[:length] for a in per_step)
         bad = ~(np.isfinite(losses) & np.isfinite(penalties))
         if bad.any():
@@ -469,7 +465,7 @@ class Training:
             state=self.state,
             history=self.history,
             params=self.params("raw"),
-            ema_params=self.params("ema") if self.structure.ema else None,
+            ema_params=self.params("ema") if self.config.ema.enabled else None,
             final={k: v for k, v in last.items() if k != "step"},
         )
 
@@ -485,7 +481,9 @@ class Training:
         self.history.step_lr.append(rates)
 
     def _record_row(self, evals, per_step):
-        ema = self.params("ema") if self.structure.ema else None
+        ema = self.params("ema") if self.config.ema.enabled else None
+        if ema is None:
+            evals = {k: v for k, v in evals.items() if not k.startswith("ema_")}
         base_lr = float(self.numbers["learning_rate"])
         row = log_row(self.structure, self.step, evals, per_step, self.params("raw"), ema, base_lr)
         self.history.rows.append(row)
