@@ -170,7 +170,7 @@ def read_params_file(path: Path) -> dict[str, np.ndarray]:
         raw = json.loads(path.read_text("utf-8"))
     except FileNotFoundError:
         raise ParamsError(f"{label} does not exist") from None
-    except (OSError, ValueError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
         kind = "NPZ" if path.suffix.lower() == ".npz" else "JSON"
         raise ParamsError(
             f"{label} is not a readable {kind} file ({exc.__class__.__name__})"
@@ -180,8 +180,9 @@ def read_params_file(path: Path) -> dict[str, np.ndarray]:
     out = {}
     for name, value in raw.items():
         try:
-            out[name] = np.asarray(value, dtype=np.float32)
-        except (TypeError, ValueError):
+            with np.errstate(over="ignore"):  # too large for float32: inf, refused by check_params
+                out[name] = np.asarray(value, dtype=np.float32)
+        except (TypeError, ValueError, OverflowError):
             raise ParamsError(f"{label}: {name} is not a (nested) list of numbers") from None
     return out
 

@@ -1,0 +1,142 @@
+"""Nothing lost, nothing crashes: SIGKILL at random moments and resume, Ctrl-C, corrupted
+checkpoints. The runs are real processes, killed for real."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from safetensors.numpy import load_file
+
+from nnopt.runs import checkpoints
+
+# A run slow enough to be killed in the middle: 40 checkpoints over a few seconds.
+RUN = [
+    "circle-modular",
+    "--set", "model.layers=[2, 32, 32, 1]",
+    "--set", "train.steps=12000",
+    "--set", "train.log_every=300",
+    "--set", "train.checkpoint_every=300",
+    "--quiet",
+]  # fmt: skip
+KILL_POINTS = 20
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    """The processes share a compilation cache, so each restart compiles nothing new."""
+    cache = tmp_path_factory.mktemp("jax-cache")
+    return {
+        **os.environ,
+        "JAX_COMPILATION_CACHE_DIR": str(cache),
+        "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+        "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0",
+    }
+
+
+def nnopt(args, env, cwd, **kw):
+    return subprocess.Popen([sys.executable, "-m", "nnopt.cli", *args], env=env, cwd=cwd,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)  # fmt: skip
+
+
+def final_state(run_dir: Path) -> dict[str, np.ndarray]:
+    last = checkpoints(run_dir)[-1]
+    assert last.name == "step-00012000.safetensors"
+    return load_file(last)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory, env):
+    cwd = tmp_path_factory.mktemp("reference")
+    start = time.monotonic()
+    proc = nnopt(["run", *RUN, "--out", "ref"], env, cwd)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    return final_state(cwd / "ref"), time.monotonic() - start
+
+
+def test_sigkill_at_random_moments_then_resume_is_bit_identical(tmp_path, env, reference):
+    expected, duration = reference
+    rng = random.Random(20261123)
+    kills, resumed_from = 0, []
+    run = 0
+    while kills < KILL_POINTS:
+        run_dir = tmp_path / f"run{run}"
+        args = ["run", *RUN, "--out", run_dir.name]
+        for _ in range(4):  # up to four kills in one run, each at a random moment
+            proc = nnopt(args, env, tmp_path)
+            time.sleep(rng.uniform(0.2, duration * 1.1))
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+                kills += 1
+            proc.communicate(timeout=300)
+            found = checkpoints(run_dir) if (run_dir / "config.toml").exists() else []
+            resumed_from.append(int(found[-1].stem.split("-")[1]) if found else -1)
+            if not (run_dir / "config.toml").exists():
+                args = ["run", *RUN, "--out", run_dir.name, "--overwrite"]  # killed before it began
+            else:
+                args = ["resume", run_dir.name, "--quiet"]
+            if kills >= KILL_POINTS:
+                break
+        proc = nnopt(args, env, tmp_path)
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+        got = final_state(run_dir)
+        assert set(got) == set(expected)
+        for name in expected:  # parameters, EMA shadow, optimizer state, step
+            np.testing.assert_array_equal(got[name], expected[name], err_msg=name)
+        run += 1
+    assert kills >= KILL_POINTS
+    # The kills landed at many different places of the runs (not all before the first checkpoint).
+    assert len(set(resumed_from)) >= 5, resumed_from
+
+
+def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(tmp_path, env, reference):
+    expected, duration = reference
+    proc = nnopt(["run", *RUN, "--out", "r"], env, tmp_path)
+    deadline = time.monotonic() + 120
+    while len(checkpoints(tmp_path / "r")) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)  # wait until training is under way (past the step-0 checkpoint)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    if proc.returncode == 0:
+        pytest.skip("the run finished before the interrupt arrived")
+    assert proc.returncode == 130, err
+    assert "nnopt resume r" in err and "Traceback" not in err
+    assert checkpoints(tmp_path / "r")
+    proc = nnopt(["resume", "r", "--quiet"], env, tmp_path)
+    assert proc.communicate(timeout=300) and proc.returncode == 0
+    got = final_state(tmp_path / "r")
+    for name in expected:
+        np.testing.assert_array_equal(got[name], expected[name], err_msg=name)
+
+
+def test_a_corrupted_checkpoint_falls_back_to_the_previous_one(tmp_path, capsys):
+    from nnopt.cli import main
+
+    os.chdir(tmp_path)
+    args = ["gd-rate-0.2", "--set", "train.checkpoint_every=10", "--quiet"]
+    assert main(["run", *args, "--out", "full"]) == 0
+    assert main(["run", *args, "--set", "train.steps=30", "--out", "cut"]) == 0
+    # Pretend the run was meant to go on to 40 steps, and that its last checkpoint got damaged.
+    config = (tmp_path / "cut/config.toml").read_text().replace("steps = 30", "steps = 40")
+    (tmp_path / "cut/config.toml").write_text(config)
+    last = checkpoints(tmp_path / "cut")[-1]
+    data = bytearray(last.read_bytes())
+    data[-3] ^= 0xFF
+    last.write_bytes(bytes(data))
+    capsys.readouterr()
+    assert main(["resume", "cut", "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "corrupted" in err and "previous checkpoint" in err
+    a = load_file(checkpoints(tmp_path / "full")[-1])
+    b = load_file(checkpoints(tmp_path / "cut")[-1])
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
