@@ -52,14 +52,36 @@ def final_state(run_dir: Path) -> dict[str, np.ndarray]:
     return load_file(last)
 
 
+def latest_step(run_dir: Path) -> int:
+    """The step of the newest checkpoint in a run folder (-1 if there is none)."""
+    try:
+        names = [n for n in os.listdir(run_dir / "checkpoints") if n.endswith(".safetensors")]
+    except OSError:
+        return -1
+    return max((int(n[5:13]) for n in names), default=-1)
+
+
+def wait_for(condition, timeout: float = 120.0) -> float:
+    """Polls until ``condition()`` holds; returns the time it did."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+    return time.monotonic()
+
+
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory, env):
+    """The uninterrupted run, and how long its training lasts (from its config file to its
+    last checkpoint), the window the kills aim at."""
     cwd = tmp_path_factory.mktemp("reference")
-    start = time.monotonic()
     proc = nnopt(["run", *RUN, "--out", "ref"], env, cwd)
+    started = wait_for(lambda: (cwd / "ref/config.toml").exists())
+    last = cwd / "ref/checkpoints/step-00012000.safetensors"
+    ended = wait_for(last.exists)
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
-    return final_state(cwd / "ref"), time.monotonic() - start
+    return final_state(cwd / "ref"), ended - started
 
 
 def test_sigkill_at_random_moments_then_resume_is_bit_identical(tmp_path, env, reference):
@@ -70,9 +92,14 @@ def test_sigkill_at_random_moments_then_resume_is_bit_identical(tmp_path, env, r
     while kills < KILL_POINTS:
         run_dir = tmp_path / f"run{run}"
         args = ["run", *RUN, "--out", run_dir.name]
-        for _ in range(4):  # up to four kills in one run, each at a random moment
+        for _ in range(4):  # up to four kills in one run, each at a random moment of training
             proc = nnopt(args, env, tmp_path)
-            time.sleep(rng.uniform(0.2, duration * 1.1))
+            # Aim at a random point of the training: once the run has saved the checkpoint
+            # of a random step, kill it within the next few milliseconds (while it trains
+            # on, or writes its next files).
+            target = rng.randrange(0, 12000, 300)
+            wait_for(lambda: latest_step(run_dir) >= target or proc.poll() is not None)
+            time.sleep(rng.uniform(0.0, 0.03))
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 kills += 1
