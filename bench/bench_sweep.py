@@ -46,16 +46,20 @@ def main() -> None:
     Training(config).run()  # compile
     single = min(timed(lambda: Training(config).run()) for _ in range(3))
     print(f"circle-l2, {args.steps} steps; single run (nnopt engine, warm): {single:.3f} s")
-    print(f"{'configs':>8} {'total s':>9} {'per config s':>13} {'ratio to single':>16}  memory estimate")
+    print(
+        f"{'configs':>8} {'total s':>9} {'per config s':>13} {'ratio to single':>16}  memory estimate"
+    )
     for n in (int(s) for s in args.sizes.split(",")):
         pts = points(n, args.steps)
         need = estimate_bytes(pts)
         if need > 0.7 * available_bytes():
-            print(f"{n:>8}  refused: needs about {need / 2**30:.1f} GiB of {available_bytes() / 2**30:.1f} GiB")
+            print(
+                f"{n:>8}  refused: needs about {need / 2**30:.1f} GiB of {available_bytes() / 2**30:.1f} GiB"
+            )
             continue
         run_batch(points(n, 50))  # compile this batch size's program... with a short run
         run_batch(pts[:n])  # ... and the full-length program (same structure, other trip count)
-        total = timed(lambda: run_batch(pts))
+        total = timed(lambda pts=pts: run_batch(pts))
         per = total / n
         print(f"{n:>8} {total:>9.2f} {per:>13.4f} {per / single:>16.3f}  {need / 2**20:.0f} MiB")
 

@@ -79,7 +79,8 @@ def test_run_json_reports_results_and_writes_a_run_folder(capsys, tmp_path):
         "learning_rate.png",
     ):
         assert (run_dir / name).is_file(), name
-    assert len(list((run_dir / "checkpoints").glob("step-*.safetensors"))) == 1
+    saved = sorted(p.name for p in (run_dir / "checkpoints").glob("step-*.safetensors"))
+    assert saved == ["step-00000000.safetensors", "step-00000040.safetensors"]  # the start, the end
     history = (run_dir / "history.csv").read_text().splitlines()
     assert len(history) == 1 + 41  # header + steps 0..40
     assert json.loads((run_dir / "summary.json").read_text()) == payload

@@ -98,7 +98,9 @@ def test_sigkill_at_random_moments_then_resume_is_bit_identical(tmp_path, env, r
             # of a random step, kill it within the next few milliseconds (while it trains
             # on, or writes its next files).
             target = rng.randrange(0, 12000, 300)
-            wait_for(lambda: latest_step(run_dir) >= target or proc.poll() is not None)
+            wait_for(
+                lambda d=run_dir, t=target, p=proc: latest_step(d) >= t or p.poll() is not None
+            )
             time.sleep(rng.uniform(0.0, 0.03))
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)

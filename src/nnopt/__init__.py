@@ -16,8 +16,7 @@ import os
 _LOOP_OPTION = "xla_cpu_small_while_loop_byte_threshold"
 if _LOOP_OPTION not in os.environ.get("XLA_FLAGS", ""):
     os.environ["XLA_FLAGS"] = (
-        os.environ.get("XLA_FLAGS", "")
-        + f" --xla_backend_extra_options={_LOOP_OPTION}=100000000"
+        os.environ.get("XLA_FLAGS", "") + f" --xla_backend_extra_options={_LOOP_OPTION}=100000000"
     ).strip()
 
 from nnopt.config import Config  # noqa: E402

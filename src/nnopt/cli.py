@@ -83,6 +83,7 @@ def _human_summary(result, payload: dict) -> list[str]:
     if result.ema_params is not None:
         ema = f"  EMA weights: data loss {_fmt(f['ema_train_loss'])}"
         ema += f", accuracy {f['ema_train_accuracy']:.4f}" if "ema_train_accuracy" in f else ""
+        ema += f", test {f['ema_test_accuracy']:.4f}" if "ema_test_accuracy" in f else ""
         lines.append(ema)
     if result.structure.n_params <= 16:
         for label, params in (("params", result.params), ("EMA params", result.ema_params)):
@@ -100,7 +101,21 @@ def _short(value) -> str:
 
 
 def _train_in_folder(training, run_dir: Path, args, checkpoint_every: int) -> int:
-    """Advances a Training to its end, writing history and checkpoints into ``run_dir``."""
+    """Advances a Training to its end, writing history and checkpoints into ``run_dir``
+    (and TensorBoard events with ``--tensorboard``)."""
+    events = None
+    if getattr(args, "tensorboard", False):
+        from nnopt.tensorboard import EventLog
+
+        events = EventLog(run_dir, rows_written=len(training.history.rows))
+    try:
+        return _train_and_write(training, run_dir, args, checkpoint_every, events)
+    finally:
+        if events is not None:
+            events.close()
+
+
+def _train_and_write(training, run_dir: Path, args, checkpoint_every: int, events) -> int:
     from nnopt.plots import save_run_figures
     from nnopt.runs import summary, write_checkpoint, write_history, write_steps, write_summary
 
@@ -113,6 +128,8 @@ def _train_in_folder(training, run_dir: Path, args, checkpoint_every: int) -> in
             )
             done = training.advance(until_ckpt)
             bar.update(done)
+            if events is not None:
+                events.write_new(training.history.rows)
             row = training.history.rows[-1]
             bar.set_postfix(loss=_fmt(row["train_loss"]), lr=_fmt(row["lr"]), refresh=False)
             if checkpoint_every and training.step % checkpoint_every == 0 and not training.done:
@@ -164,12 +181,24 @@ def cmd_run(args) -> int:
     from nnopt.train import Training
 
     config = load_config(args.config, args.set or [])
+    if getattr(args, "tensorboard", False):
+        from nnopt.tensorboard import require_tensorboard
+
+        require_tensorboard()
     init = read_params_file(args.init) if args.init else None
     training = Training(config, init, source=f"params file {args.init}")  # checks before writing
     run_dir = create_run_dir(
         Path(args.out) if args.out else Path("runs") / config.name, args.overwrite
     )
+    # The starting state first (it may come from --init): `nnopt resume` can then always go
+    # on from a checkpoint, however early the run is stopped.
+    from nnopt.runs import write_checkpoint
+
+    write_checkpoint(run_dir, training.state)
     write_config(run_dir, training.config)
+    from nnopt.inference import write_inputs
+
+    write_inputs(run_dir, training.config, training.dataset)  # what predict needs
     return _train_in_folder(training, run_dir, args, training.config.train.checkpoint_every)
 
 
@@ -263,7 +292,7 @@ def write_report_timing(path: Path, timing: dict) -> None:
 
 # Faces that live in their own modules: each has ``register(subparsers)``, which adds its
 # sub-command with ``set_defaults(fn=...)``. Keep their module-level imports light.
-COMMAND_MODULES = ("nnopt.sweep_cli", "nnopt.web.cli")
+COMMAND_MODULES = ("nnopt.sweep_cli", "nnopt.web.cli", "nnopt.inference_cli")
 
 
 def _register_extra_commands(sub) -> None:
@@ -302,6 +331,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="reuse an existing run folder")
     p.add_argument("--json", action="store_true", help="end stdout with one JSON line of results")
     p.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
+    p.add_argument(
+        "--tensorboard",
+        action="store_true",
+        help="also write TensorBoard event files into the run folder (pip install 'nnopt[tensorboard]')",
+    )
     p.set_defaults(fn=cmd_run)
 
     p = sub.add_parser("lecture", help="re-run the whole lecture and write a report")
@@ -320,6 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("--json", action="store_true", help="end stdout with one JSON line of results")
     p.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
+    p.add_argument("--tensorboard", action="store_true", help="also write TensorBoard event files")
     p.set_defaults(fn=cmd_resume)
     _register_extra_commands(sub)
     return parser

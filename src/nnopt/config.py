@@ -250,7 +250,9 @@ def parse_override(text: str, flag: str = "--set") -> tuple[str, str, Any]:
     needs no quotes. ``flag`` names the option in error messages.
     """
     if "=" not in text:
-        raise ConfigError(f"{flag} {text!r}: expected section.field=value, e.g. optimizer.name=adam")
+        raise ConfigError(
+            f"{flag} {text!r}: expected section.field=value, e.g. optimizer.name=adam"
+        )
     path, _, value_text = text.partition("=")
     path = path.strip()
     if path in TOP_LEVEL:

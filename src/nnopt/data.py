@@ -9,7 +9,10 @@ generators (labels -1/+1 there are 0/1 here).
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -29,6 +32,7 @@ class DatasetSpec:
     default_size: int
     summary: str
     n_classes: int = 0
+    n_features: int = 2  # input columns; the playground shows only 2-D datasets
 
 
 def yogurt(n_samples: int = 32, noise: float = 0.0, seed: int = 23455):
@@ -125,6 +129,45 @@ def plane(n_samples: int = 500, noise: float = 0.0, seed: int = 0):
     return p.astype(np.float32), target.astype(np.float32).reshape(-1, 1)
 
 
+def digits(n_samples: int = 1797, noise: float = 0.0, seed: int = 0):
+    """scikit-learn's bundled handwritten digits: 8×8 images as 64 features in [0, 1], classes 0..9.
+
+    1797 images that ship inside scikit-learn (no download); each pixel's ink level 0..16
+    is divided by 16, as MNIST's pixels are scaled to [0, 1] in the course. The rows come
+    in an order drawn from ``seed``, so ``n_samples < 1797`` is a random subset; ``noise``
+    is unused.
+    """
+    table = _digits_table()
+    if n_samples > len(table):
+        raise DataError(
+            f"data.n_samples = {n_samples}: digits has {len(table)} images; choose at most that"
+        )
+    order = np.random.default_rng([seed, 11]).permutation(len(table))[:n_samples]
+    return (table[order, :64] / 16.0).astype(np.float32), _labels(table[order, 64])
+
+
+@functools.cache
+def _digits_table() -> np.ndarray:
+    """The 1797 rows of 64 pixels and the digit, as scikit-learn ships them.
+
+    Read straight from the file ``load_digits`` reads, found without importing scikit-learn
+    (whose import costs seconds); ``load_digits`` itself if the file is not where it was.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None:
+        raise DataError("data.name = 'digits' needs scikit-learn: pip install scikit-learn")
+    for folder in spec.submodule_search_locations or ():
+        path = os.path.join(folder, "datasets", "data", "digits.csv.gz")
+        if os.path.isfile(path):
+            return np.loadtxt(path, delimiter=",")
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    return np.concatenate([bunch.data, bunch.target[:, None]], axis=1)
+
+
 def no_data(n_samples: int = 1, noise: float = 0.0, seed: int = 0):
     """No data: the 1-D demos' loss depends on the parameter alone. One dummy row keeps shapes fixed."""
     return np.zeros((1, 1), np.float32), np.zeros((1, 1), np.float32)
@@ -141,10 +184,35 @@ DATASETS: dict[str, DatasetSpec] = {
     "spiral": DatasetSpec(spiral, "binary", 500, "Playground: two interleaved spirals", 2),
     "spiral3": DatasetSpec(spiral3, "multiclass", 600, "three interleaved spirals, 3 classes", 3),
     "plane": DatasetSpec(plane, "regression", 500, "Playground: regression on a tilted plane"),
+    "digits": DatasetSpec(
+        digits,
+        "multiclass",
+        1797,
+        "scikit-learn's 8x8 handwritten digits: 64 pixels, 10 classes",
+        n_classes=10,
+        n_features=64,
+    ),
     "none": DatasetSpec(
-        no_data, "none", 1, "no data: the loss is a function of the parameter alone"
+        no_data, "none", 1, "no data: the loss is a function of the parameter alone", n_features=1
     ),
 }
+
+
+@dataclass(frozen=True)
+class Columns:
+    """What a dataset's columns mean, so that new rows can be read the same way.
+
+    ``features`` name the input columns (built-in datasets: ``x0, x1, ...``), ``label`` the
+    target column, ``classes`` the original label of each class index (a data file's
+    labels may be any numbers or words), and ``mean``/``std`` the standardization
+    ``x' = (x - mean) / std`` fitted on the training rows (empty: inputs used as they are).
+    """
+
+    features: tuple[str, ...]
+    label: str = "y"
+    classes: tuple[str, ...] = ()
+    mean: tuple[float, ...] = ()
+    std: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -157,10 +225,55 @@ class Dataset:
     y_test: np.ndarray
     task: str
     n_classes: int = 0
+    columns: Columns | None = None  # None: x0, x1, ... -> y, classes 0..n-1, not standardized
 
     @property
     def n_features(self) -> int:
         return int(self.x_train.shape[1])
+
+
+def columns_of(dataset: Dataset) -> Columns:
+    """The dataset's :class:`Columns`, with the defaults of a generated dataset filled in."""
+    if dataset.columns is not None:
+        return dataset.columns
+    classes = tuple(str(c) for c in range(dataset.n_classes))
+    return Columns(tuple(f"x{j}" for j in range(dataset.n_features)), "y", classes)
+
+
+def fit_standardization(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature ``mean = Σ x / n`` and ``std = sqrt(Σ (x - mean)² / n)`` of the rows ``x``.
+
+    A constant feature (std 0, e.g. a digit's always-blank corner pixel) gets std 1, so it
+    becomes 0 instead of NaN.
+    """
+    x64 = np.asarray(x, np.float64)
+    mean, std = x64.mean(0), x64.std(0)
+    std = np.where(std > 0, std, 1.0)
+    return mean.astype(np.float32), std.astype(np.float32)
+
+
+def standardize(x: np.ndarray, mean, std) -> np.ndarray:
+    """``(x - mean) / std`` per feature, in float32 (training and prediction compute it alike)."""
+    return (
+        (np.asarray(x, np.float32) - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
+    ).astype(np.float32)
+
+
+def standardized(dataset: Dataset) -> Dataset:
+    """The dataset with its inputs standardized by the mean and std of its training rows only
+    (the test rows must not leak into what the model sees), recorded in its columns."""
+    mean, std = fit_standardization(dataset.x_train)
+    columns = dataclasses.replace(
+        columns_of(dataset),
+        mean=tuple(float(v) for v in mean),
+        std=tuple(float(v) for v in std),
+    )
+    return dataclasses.replace(
+        dataset,
+        x_train=standardize(dataset.x_train, mean, std),
+        x_test=standardize(dataset.x_test, mean, std),
+        columns=columns,
+    )
 
 
 def split(x: np.ndarray, y: np.ndarray, test_fraction: float, seed: int):

@@ -487,7 +487,7 @@ def playground_datasets() -> tuple[str, ...]:
     """
     names = []
     for name, spec in DATASETS.items():
-        if spec.task == "none" or spec.n_classes > MAX_CLASSES:
+        if spec.task == "none" or spec.n_classes > MAX_CLASSES or spec.n_features != 2:
             continue
         try:
             x, _ = spec.generate(8, 0.0, 0)
@@ -540,11 +540,14 @@ def parse_points_csv(body: bytes) -> tuple[np.ndarray, np.ndarray]:
         raise ProtocolError(
             "upload: the file is not UTF-8 text; expected CSV rows x0,x1,label"
         ) from None
-    rows = [
-        (i, r)
-        for i, r in enumerate(csv.reader(io.StringIO(text)), start=1)
-        if any(c.strip() for c in r)
-    ]
+    try:
+        rows = [
+            (i, r)
+            for i, r in enumerate(csv.reader(io.StringIO(text)), start=1)
+            if any(c.strip() for c in r)
+        ]
+    except csv.Error as exc:  # e.g. a NUL byte
+        raise ProtocolError(f"upload: not a CSV file ({exc}); expected rows x0,x1,label") from None
     if rows and not _is_number(rows[0][1][0]):
         header = [c.strip().lower() for c in rows[0][1]]
         if header != ["x0", "x1", "label"]:
