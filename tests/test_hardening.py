@@ -3,6 +3,7 @@ checkpoints. The runs are real processes, killed for real."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -169,3 +170,18 @@ def test_a_corrupted_checkpoint_falls_back_to_the_previous_one(tmp_path, capsys)
     b = load_file(checkpoints(tmp_path / "cut")[-1])
     for name in a:
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+def test_two_runs_started_at_once_never_share_a_folder(tmp_path, env):
+    procs = [
+        nnopt(["run", "gd-rate-1", "--out", "same", "--json"], env, tmp_path) for _ in range(3)
+    ]
+    folders = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+        folders.append(json.loads(out.strip().splitlines()[-1])["run_dir"])
+    assert sorted(folders) == ["same", "same-2", "same-3"]
+    for folder in folders:  # each run wrote a whole, consistent folder of its own
+        assert (tmp_path / folder / "summary.json").is_file()
+        assert len((tmp_path / folder / "history.csv").read_text().splitlines()) == 42
