@@ -168,7 +168,8 @@ def analyze_yogurt(exp: Experiment) -> None:
             "The cost/profit loss is piecewise linear, so its gradient does not shrink near the optimum: "
             "with a constant rate w never settles and keeps hopping in a band "
             f"(w1 in {band[0]}, w2 in {band[1]} over steps 10000-20000). The final value is one point of "
-            "that band; TensorFlow 1 running the lecture's code from the same start also ends at "
+            "that band; TensorFlow (tf.compat.v1 of 2.21) running the lecture's code verbatim from "
+            "the same start also ends at "
             f"{TF1_YOGURT[preset]}. The lecture's numbers {'lie' if inside else 'do not lie'} in the band."
         )
         exp.checks.append(
