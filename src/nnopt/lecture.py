@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -571,40 +571,51 @@ PARTS: dict[str, Part] = {
 }
 
 
+# Parts whose runs take longest go to the pool first, so that the two threads stay busy to
+# the end instead of one waiting on a long compile started last.
+HEAVY_FIRST = ("optimizers", "regularization", "modular")
+
+
 def run_lecture(
     only: list[str] | None = None,
     on_trained: Callable[[str, int, int], None] | None = None,
     workers: int | None = None,
 ) -> list[Experiment]:
-    """Runs the lecture's parts (all, or ``only`` these names), in the lecture's order.
+    """Runs the lecture's parts (all, or ``only`` these names), returned in the lecture's order.
 
     Every distinct config (a preset with overrides) is trained once, on a pool of threads
     (compiling and training release Python's lock, so the cores work in parallel);
-    ``on_trained(label, done, total)`` is called as each finishes.
+    ``on_trained(label, done, total)`` is called as each finishes; a part is analyzed as
+    soon as all its runs are done.
     """
     parts = [p for name, p in PARTS.items() if not only or name in only]
     configs: dict[tuple, Config] = {}
-    for part in parts:
+    for part in sorted(parts, key=lambda p: p.name not in HEAVY_FIRST):
         for preset, overrides in part.runs.values():
             configs.setdefault((preset, overrides), load_config(preset, overrides))
     unique: dict[Config, list[tuple]] = {}
     for key, config in configs.items():
         unique.setdefault(config, []).append(key)
     results: dict[tuple, TrainResult] = {}
-    done = 0
+    finished: dict[str, Experiment] = {}
+
+    def finish_ready_parts() -> None:
+        for part in parts:
+            if part.name not in finished and all(s in results for s in part.runs.values()):
+                exp = Experiment(part.name, part.section, part.title)
+                exp.runs = {label: results[spec] for label, spec in part.runs.items()}
+                part.analyze(exp)
+                finished[part.name] = exp
+
+    finish_ready_parts()  # parts without runs
     with ThreadPoolExecutor(workers or os.cpu_count() or 1) as pool:
         futures = {pool.submit(train, config): keys for config, keys in unique.items()}
-        for future, keys in futures.items():
+        for done, future in enumerate(as_completed(futures), start=1):
+            keys = futures[future]
             result = future.result()
             for key in keys:
                 results[key] = result
-            done += 1
             if on_trained is not None:
                 on_trained(" ".join([keys[0][0], *keys[0][1]]), done, len(futures))
-    out = []
-    for part in parts:
-        exp = Experiment(part.name, part.section, part.title)
-        exp.runs = {label: results[spec] for label, spec in part.runs.items()}
-        part.analyze(exp)
-        out.append(exp)
-    return out
+            finish_ready_parts()
+    return [finished[p.name] for p in parts]

@@ -22,7 +22,9 @@ from matplotlib.figure import Figure
 from nnopt.errors import RunDirError
 from nnopt.lecture import RATES_TRIED, Check, Experiment
 from nnopt.plots import draw_boundary
+from nnopt.presets import load_config
 from nnopt.runs import write_text
+from nnopt.schedules import exponential_decay, schedule_numbers
 
 REPORT_FILES = ("report.html", "results.json")  # plus figures/*.png
 
@@ -105,26 +107,30 @@ def fig_gradient_descent(exp: Experiment) -> Figure:
     return fig
 
 
-def fig_exponential_decay(exp: Experiment, modular: Experiment | None) -> Figure:
-    panels = 2 if modular is not None else 1
-    fig, axes = _fig(panels)
+def fig_exponential_decay(exp: Experiment) -> Figure:
+    fig, axes = _fig(2)
     lr = exp.runs["decay"].history.per_step("lr")
     axes[0].step(np.arange(len(lr)), lr, where="post", label="0.1·0.99^step")
     axes[0].set(
         xlabel="update (global_step)", ylabel="learning rate", title="decay every step (staircase)"
     )
     axes[0].legend()
-    if modular is not None:
-        lr_m = modular.runs["circle-modular"].history.per_step("lr")[:120]
-        axes[1].step(
-            np.arange(len(lr_m)), lr_m, where="post", color="C1", label="0.001·0.999^⌊step/10⌋"
-        )
-        axes[1].set(
-            xlabel="update",
-            ylabel="learning rate",
-            title="modular pattern: a step every 10 updates",
-        )
-        axes[1].legend()
+    # The modular pattern's staircase, from the same schedule function its training uses.
+    s = load_config("circle-modular")
+    numbers = {
+        "learning_rate": s.optimizer.learning_rate,
+        **schedule_numbers(
+            s.schedule.name, s.schedule.decay_rate, s.schedule.decay_steps, s.schedule.staircase
+        ),
+    }
+    steps = np.arange(120)
+    lr_m = np.asarray(exponential_decay(steps, {k: np.float32(v) for k, v in numbers.items()},
+                                        numbers["staircase"]))  # fmt: skip
+    axes[1].step(steps, lr_m, where="post", color="C1", label="0.001·0.999^⌊step/10⌋")
+    axes[1].set(
+        xlabel="update", ylabel="learning rate", title="modular pattern: a step every 10 updates"
+    )
+    axes[1].legend()
     return fig
 
 
@@ -233,30 +239,29 @@ def fig_optimizers(exp: Experiment) -> Figure:
     return fig
 
 
+FIGURES = {  # stem -> (part, maker)
+    "activations": ("activations", lambda e: fig_activations(e)),
+    "yogurt": ("yogurt", lambda e: fig_yogurt(e)),
+    "gradient-descent": ("gradient-descent", lambda e: fig_gradient_descent(e)),
+    "exponential-decay": ("exponential-decay", lambda e: fig_exponential_decay(e)),
+    "ema": ("ema", lambda e: fig_ema(e)),
+    "ema-decay": ("ema-decay", lambda e: fig_ema(e)),
+    "circle": ("regularization", lambda e: fig_circle(e)),
+    "circle-loss": ("regularization", lambda e: fig_circle_loss(e)),
+    "modular": ("modular", lambda e: fig_modular(e)),
+    "optimizers": ("optimizers", lambda e: fig_optimizers(e)),
+}
+
+
 def figures(experiments: list[Experiment]) -> dict[str, tuple[str, Figure]]:
     """Figure stem -> (part name, figure), for the parts that ran."""
-    by = {e.name: e for e in experiments}
-    out: dict[str, tuple[str, Figure]] = {}
-    makers = {
-        "activations": ("activations", fig_activations),
-        "yogurt": ("yogurt", fig_yogurt),
-        "gradient-descent": ("gradient-descent", fig_gradient_descent),
-        "exponential-decay": (
-            "exponential-decay",
-            lambda e: fig_exponential_decay(e, by.get("modular")),
-        ),
-        "ema": ("ema", fig_ema),
-        # the EMA figure shows both decays: drawn for the exercise only when §4.3 did not run
-        **({} if "ema" in by else {"ema-decay": ("ema-decay", fig_ema)}),
-        "circle": ("regularization", fig_circle),
-        "circle-loss": ("regularization", fig_circle_loss),
-        "modular": ("modular", fig_modular),
-        "optimizers": ("optimizers", fig_optimizers),
+    names = {e.name for e in experiments}
+    return {
+        stem: (part, make(e))
+        for e in experiments
+        for stem, (part, make) in FIGURES.items()
+        if part == e.name and not (stem == "ema-decay" and "ema" in names)
     }
-    for stem, (part, make) in makers.items():
-        if part in by:
-            out[stem] = (part, make(by[part]))
-    return out
 
 
 def png_bytes(fig: Figure, dpi: int = 96) -> bytes:
@@ -422,10 +427,19 @@ def check_writable(out: Path) -> None:
         raise RunDirError(f"cannot write the report to {out}: {exc.strerror or exc}") from None
 
 
-def write_report(out: Path, experiments: list[Experiment], timing: dict) -> dict[str, Path]:
-    """Writes figures/*.png, report.html and results.json into ``out``; touches nothing else."""
+def write_report(
+    out: Path, experiments: list[Experiment], timing: dict, images: dict | None = None
+) -> dict[str, Path]:
+    """Writes figures/*.png, report.html and results.json into ``out``; touches nothing else.
+
+    ``images`` (stem -> (part, PNG)) may come drawn already (see :func:`part_images`).
+    """
     check_writable(out)
-    images = {stem: (part, png_bytes(fig)) for stem, (part, fig) in figures(experiments).items()}
+    if images is None:
+        images = {
+            stem: (part, png_bytes(fig)) for stem, (part, fig) in figures(experiments).items()
+        }
+    images = {stem: images[stem] for stem in FIGURES if stem in images}  # the lecture's order
     paths = {}
     for stem, (_, png) in images.items():
         path = out / "figures" / f"{stem}.png"
