@@ -44,7 +44,10 @@ def _clean(value):
 @FUZZ
 @given(st.dictionaries(section_names, st.dictionaries(field_names, values, max_size=4), max_size=4))
 def test_config_dicts(raw):
-    raw = {k: ({f: _clean(v) for f, v in table.items()} if k != "name" else "x") for k, table in raw.items()}
+    raw = {
+        k: ({f: _clean(v) for f, v in table.items()} if k != "name" else "x")
+        for k, table in raw.items()
+    }
     try:
         config_from_dict(raw, "fuzz")
     except NnoptError as exc:
@@ -123,7 +126,11 @@ def test_cli_arguments_never_crash(tmp_path_factory, argv):
     import nnopt.cli as cli
 
     if argv and argv[0] in ("run", "sweep", "lecture", "resume"):
-        argv = [*argv, "--set", "train.steps=abc"] if argv[0] in ("run", "sweep") else argv[:1] + ["--only", "nope"]
+        argv = (
+            [*argv, "--set", "train.steps=abc"]
+            if argv[0] in ("run", "sweep")
+            else argv[:1] + ["--only", "nope"]
+        )
     cwd = os.getcwd()
     os.chdir(tmp_path_factory.mktemp("cli"))
     try:
@@ -136,7 +143,12 @@ def test_cli_arguments_never_crash(tmp_path_factory, argv):
 
 
 @FUZZ
-@given(st.one_of(st.text(max_size=200), st.builds(json.dumps, st.dictionaries(st.text(max_size=8), values, max_size=5))))
+@given(
+    st.one_of(
+        st.text(max_size=200),
+        st.builds(json.dumps, st.dictionaries(st.text(max_size=8), values, max_size=5)),
+    )
+)
 def test_playground_messages(text):
     from nnopt.web import protocol
 

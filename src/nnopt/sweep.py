@@ -229,7 +229,11 @@ class Batch:
             else:
                 row["batch_loss"], row["batch_reg"], row["lr"] = (float(a[i]) for a in last)
             row.update(
-                {k: float(v[i]) for k, v in evals.items() if self.ema_on[i] or not k.startswith("ema_")}
+                {
+                    k: float(v[i])
+                    for k, v in evals.items()
+                    if self.ema_on[i] or not k.startswith("ema_")
+                }
             )
             rows.append(row)
 
