@@ -9,6 +9,7 @@ and the server stays responsive. Routes:
 
 - ``GET /``: the page; ``/static/*``: its script and style (shipped in the package);
 - ``GET /api/choices``: the registries and limits the page builds its menus from;
+- ``GET /api/health``: ``{"sessions": n}``, the open sessions (read-only; load tests, probes);
 - ``POST /api/upload/{session}``: a CSV of points ``x0,x1,label`` for that tab;
 - ``WS /ws``: the session (messages in :mod:`nnopt.web.protocol`).
 """
@@ -23,6 +24,7 @@ import os
 import secrets
 import socket
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
@@ -46,6 +48,16 @@ log = logging.getLogger("nnopt.web")
 # the page gets a readable error instead.
 WEBSOCKET_MAX_BYTES = 1024 * 1024
 
+# A tab may send MESSAGE_BURST messages at once, then MESSAGE_RATE a second (a token
+# bucket per session). The page sends a few per click and at most one setup per 120 ms of
+# slider drag, far below this. Messages beyond it are dropped unread, the tab is told so
+# at most once a second, and it keeps its session. Found by tests/test_web_load.py: one
+# socket read can hold thousands of small messages, and the receive loop handled them all
+# (an error line each) without yielding, so one flooding script froze every other tab.
+MESSAGE_RATE = 20.0
+MESSAGE_BURST = 40
+DROP_YIELD = 32  # dropped messages between yields to the loop (~1 ms of dropping)
+
 
 # ---------------------------------------------------------------- sessions
 
@@ -59,6 +71,20 @@ class Slot:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    allowance: float = MESSAGE_BURST  # messages the tab may send now (see MESSAGE_RATE)
+    allowance_at: float = field(default_factory=time.monotonic)
+    dropped: int = 0  # messages dropped since the tab was last told
+    told_at: float = 0.0  # when it was last told
+
+    def allow_message(self) -> bool:
+        """Takes one message from the allowance, refilled at MESSAGE_RATE; False if empty."""
+        now = time.monotonic()
+        refill = (now - self.allowance_at) * MESSAGE_RATE
+        self.allowance, self.allowance_at = min(MESSAGE_BURST, self.allowance + refill), now
+        if self.allowance < 1:
+            return False
+        self.allowance -= 1
+        return True
 
     def update_wake(self) -> None:
         if self.session.wants_frame:
@@ -108,6 +134,10 @@ def create_app(workers: int | None = None) -> Starlette:
     async def choices(request: Request) -> JSONResponse:
         return JSONResponse(_hello(None))
 
+    async def health(request: Request) -> JSONResponse:
+        # Read-only and cheap (no pool work): answers even while every worker trains.
+        return JSONResponse({"sessions": len(registry.slots)})
+
     async def upload(request: Request) -> JSONResponse:
         slot = registry.get(request.path_params["session"])
         if slot is None:
@@ -146,6 +176,9 @@ def create_app(workers: int | None = None) -> Starlette:
                 message = await ws.receive()
                 if message["type"] == "websocket.disconnect":
                     break
+                if not slot.allow_message():  # a flood: see MESSAGE_RATE
+                    await _drop(slot, ws)
+                    continue
                 await _handle(slot, ws, message.get("text"), run)
         except Exception:  # a broken connection ends the session like a closed tab
             log.debug("websocket ended", exc_info=True)
@@ -161,6 +194,7 @@ def create_app(workers: int | None = None) -> Starlette:
     routes = [
         Route("/", index),
         Route("/api/choices", choices),
+        Route("/api/health", health),
         Route("/api/upload/{session}", upload, methods=["POST"]),
         WebSocketRoute("/ws", playground),
         Mount("/static", StaticFiles(packages=[("nnopt.web", "static")]), name="static"),
@@ -202,6 +236,23 @@ async def _send(slot: Slot, ws: WebSocket, text: str) -> None:
             await ws.send_text(text)
 
 
+async def _drop(slot: Slot, ws: WebSocket) -> None:
+    """A message beyond the tab's allowance: dropped unread, the tab told at most once a
+    second, and every DROP_YIELD drops the loop yields so the other tabs' frames and
+    requests go first (yielding after each drop halves how fast a flood's backlog drains)."""
+    slot.dropped += 1
+    now = time.monotonic()
+    if now - slot.told_at >= 1.0:
+        error = (
+            f"too many messages: at most {MESSAGE_RATE:g} a second after a burst of "
+            f"{MESSAGE_BURST}; {slot.dropped} dropped (this is said at most once a second)"
+        )
+        slot.dropped, slot.told_at = 0, now
+        await _send(slot, ws, json.dumps({"type": "error", "about": None, "message": error}))
+    if slot.dropped % DROP_YIELD == 0:
+        await asyncio.sleep(0)
+
+
 async def _handle(slot: Slot, ws: WebSocket, text: str | None, run) -> None:
     """One message from the page: checked, applied on the pool, answered; a bad one is
     answered with an error line and changes nothing."""
@@ -209,7 +260,16 @@ async def _handle(slot: Slot, ws: WebSocket, text: str | None, run) -> None:
     try:
         if text is None:
             raise protocol.ProtocolError("binary messages are not understood; send JSON text")
-        message = protocol.parse_message(text)
+        try:
+            message = protocol.parse_message(text)
+        except (ValueError, RecursionError):
+            # json.loads's own limits (an integer of over 4300 digits, arrays nested deeper
+            # than the recursion limit) raise these rather than JSONDecodeError: bad input,
+            # not a server failure. Found by tests/test_web_load.py; parse_message in
+            # protocol.py would be the natural home for this catch.
+            raise protocol.ProtocolError(
+                "message is not JSON the server can read (a number too long or nesting too deep)"
+            ) from None
         kind = message["type"]
         async with slot.lock:
             replies = await run(_apply, slot.session, message)
