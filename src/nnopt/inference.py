@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import jax
 import numpy as np
 
 from nnopt.checkpoint import load_checkpoint
-from nnopt.config import Config, config_from_dict, resolve
+from nnopt.config import Config
 from nnopt.data import Columns, Dataset, columns_of, standardize, targets_for
 from nnopt.errors import DataError, RunDirError
 from nnopt.evaluate import (
@@ -34,7 +33,7 @@ from nnopt.evaluate import (
     predicted_classes,
     unflatten,
 )
-from nnopt.runs import checkpoint_path, checkpoints, write_text
+from nnopt.runs import checkpoint_path, checkpoints, read_run_config, write_text
 from nnopt.train import (
     TrainState,
     build_dataset,
@@ -120,19 +119,6 @@ def read_inputs(run_dir: Path) -> Inputs:
 
 
 # ---------------------------------------------------------------- the run's model
-
-
-def read_run_config(run_dir: Path) -> Config:
-    """The resolved config a run folder was trained with."""
-    run_dir = Path(run_dir)
-    path = run_dir / "config.toml"
-    if not path.is_file():
-        raise RunDirError(f"{run_dir} is not a run folder (no config.toml)")
-    try:
-        raw = tomllib.loads(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise RunDirError(f"{path} cannot be read: {exc}") from None
-    return resolve(config_from_dict(raw, str(path)))
 
 
 @dataclass

@@ -206,28 +206,36 @@ def read_steps(run_dir: Path, upto: int) -> dict[str, np.ndarray]:
         return {k: np.zeros((0,), np.float32) for k in ("loss", "reg", "lr")}
 
 
+def read_run_config(run_dir: Path) -> Config:
+    """The resolved config a run folder was trained with (its config.toml)."""
+    import tomllib
+
+    from nnopt.config import config_from_dict, resolve
+
+    run_dir = Path(run_dir)
+    path = run_dir / "config.toml"
+    if not path.is_file():
+        raise RunDirError(f"{run_dir} is not a run folder (no config.toml)")
+    try:
+        raw = tomllib.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise RunDirError(f"{path} cannot be read: {exc}") from None
+    return resolve(config_from_dict(raw, str(path)))
+
+
 def resume_training(run_dir: Path):
     """A Training set to the latest good checkpoint of a run folder, with its history so far.
 
     A checkpoint that fails its checksum is skipped (with a warning) for the one before it.
     """
     import sys
-    import tomllib
 
     from nnopt.checkpoint import load_checkpoint
-    from nnopt.config import config_from_dict
     from nnopt.errors import CheckpointError
     from nnopt.train import Training
 
     run_dir = Path(run_dir)
-    config_path = run_dir / "config.toml"
-    if not config_path.is_file():
-        raise RunDirError(f"{run_dir} is not a run folder (no config.toml)")
-    try:
-        raw = tomllib.loads(config_path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise RunDirError(f"{config_path} cannot be read: {exc}") from None
-    training = Training(config_from_dict(raw, str(config_path)))
+    training = Training(read_run_config(run_dir))
     found = checkpoints(run_dir)
     if not found:
         raise RunDirError(f"{run_dir} has no checkpoint to resume from")
