@@ -263,3 +263,11 @@ def test_csv_points_with_or_without_a_header():
 def test_bad_csv_points_name_the_line(body, expected):
     with pytest.raises(ProtocolError, match=expected):
         protocol.parse_points_csv(body)
+
+
+def test_json_beyond_the_parsers_limits_is_a_protocol_error():
+    # json.loads raises ValueError (over 4300 digits) or RecursionError (deep nesting) here,
+    # not JSONDecodeError: parse_message answers both as bad messages.
+    for text in ('{"type": "step", "chunks": ' + "9" * 5000 + "}", "[" * 30000 + "]" * 30000):
+        with pytest.raises(protocol.ProtocolError, match="not JSON the server can read"):
+            protocol.parse_message(text)

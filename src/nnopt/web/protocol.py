@@ -226,6 +226,12 @@ def parse_message(text: str) -> dict[str, Any]:
         message = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ProtocolError(f"message is not JSON ({exc.msg} at character {exc.pos})") from None
+    except (ValueError, RecursionError):
+        # json.loads's own limits (an integer of over 4300 digits, arrays nested deeper than
+        # the recursion limit) raise these rather than JSONDecodeError: bad input all the same.
+        raise ProtocolError(
+            "message is not JSON the server can read (a number too long or nesting too deep)"
+        ) from None
     if not isinstance(message, dict):
         raise ProtocolError("message must be a JSON object with a 'type'")
     kind = message.get("type")
