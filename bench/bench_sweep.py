@@ -3,7 +3,8 @@
 Run: python bench/bench_sweep.py [--steps N] [--sizes 1,8,64,256,1024]
 
 Every size is a sweep over seeds and learning rates of the preset circle-l2, all numbers,
-so each size trains as one compiled batch (jax.vmap over configurations). Times are warm
+so each size trains as one compiled batch (nnopt.lanes: the configurations as the last
+axis of every parameter). Times are warm
 (the batch program compiled by a first, short run of the same size) and include building
 the batch (data, initial parameters, optimizer states). The single run is nnopt's ordinary
 engine on the same preset (`Training(config).run()`), also warm.

@@ -12,13 +12,16 @@ import subprocess
 import sys
 import time
 
+import jax
 import numpy as np
 import pytest
 
+from nnopt import lanes
 from nnopt.cli import main
 from nnopt.errors import ConfigError
 from nnopt.presets import read_raw
 from nnopt.sweep import (
+    Batch,
     compiled_batch_chunk,
     grid_points,
     group_points,
@@ -70,22 +73,103 @@ def test_numbers_share_one_program_and_structures_split():
     assert len(groups) == 3 and all(len(g) == 2 for g in groups)
 
 
+def programs() -> int:
+    """Compiled batch programs so far, of both batched engines."""
+    return (
+        compiled_batch_chunk.cache_info().currsize
+        + lanes.compiled_lanes_chunk.cache_info().currsize
+    )
+
+
+def assert_like_single_runs(pts, results, rtol=2e-5, atol=2e-6):
+    for p, r in zip(pts, results, strict=True):
+        single = train(p.config)
+        for name in single.params:
+            np.testing.assert_allclose(r.params[name], single.params[name], rtol=rtol, atol=atol)
+            if single.ema_params is not None:
+                np.testing.assert_allclose(
+                    r.ema_params[name], single.ema_params[name], rtol=rtol, atol=atol
+                )
+        assert r.rows[-1]["train_loss"] == pytest.approx(single.final["train_loss"], rel=1e-4)
+        assert [row["step"] for row in r.rows] == [row["step"] for row in single.history.rows]
+
+
 def test_a_batch_compiles_once_and_matches_single_runs():
     pts = points_of(
         "circle-modular", ["optimizer.learning_rate=1e-3,3e-3", "ema.decay=0.9,0.99"], 2
     )
-    before = compiled_batch_chunk.cache_info().currsize
+    assert Batch(pts).lanes  # one MLP, one dataset: the configurations-last engine
+    before = programs()
     results = run_batch(pts)
-    assert compiled_batch_chunk.cache_info().currsize == before + 1
-    for p, r in zip(pts, results):
-        single = train(p.config)
-        for name in single.params:
-            np.testing.assert_allclose(r.params[name], single.params[name], rtol=2e-5, atol=2e-6)
-            np.testing.assert_allclose(
-                r.ema_params[name], single.ema_params[name], rtol=2e-5, atol=2e-6
-            )
-        assert r.rows[-1]["train_loss"] == pytest.approx(single.final["train_loss"], rel=1e-4)
-        assert [row["step"] for row in r.rows] == [0, 200, 400, 600]
+    assert programs() == before + 1
+    assert_like_single_runs(pts, results)
+    assert [row["step"] for row in results[0].rows] == [0, 200, 400, 600]
+
+
+LANES_CASES = {
+    "deep tanh, L1, momentum": (
+        "circle-l2",
+        ["model.layers=[2,8,8,1]", "model.activation=tanh", "optimizer.name=momentum",
+         "regularizer.name=l1"],
+        ["optimizer.learning_rate=0.001,0.003"],
+    ),
+    "sigmoid, cross entropy, rmsprop, decay": (
+        "circle-l2",
+        ["model.output_activation=sigmoid", "loss.name=cross_entropy", "optimizer.name=rmsprop",
+         "schedule.name=exponential_decay", "schedule.decay_rate=0.9", "schedule.decay_steps=50"],
+        ["optimizer.learning_rate=0.001,0.01"],
+    ),
+    "shuffled rows, one seed": (
+        "circle-l2", ["data.batching=shuffle"], ["optimizer.learning_rate=0.001,0.003"],
+    ),
+    "adagrad, short last batch, EMA on and off": (
+        "circle-l2",
+        ["optimizer.name=adagrad", "train.batch_size=32", "ema.decay=0.9"],
+        ["optimizer.learning_rate=0.1,0.3", "ema.enabled=true,false"],
+    ),
+    "softmax over 3 classes, two hidden layers": (
+        "spiral3", [], ["optimizer.learning_rate=0.001,0.002"],
+    ),
+    "no bias, cost/profit": (
+        "yogurt-cost1-profit9", [], ["loss.cost=1,9", "loss.profit=9,1"],
+    ),
+    "64 inputs, sums too long to write out": (
+        "digits", ["train.batch_size=64"], ["optimizer.learning_rate=0.001,0.002"],
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(LANES_CASES))
+def test_lanes_batches_match_single_runs(case):
+    preset, fixed, grid = LANES_CASES[case]
+    pts = points_of(preset, grid, sets=["train.steps=120", "train.log_every=40", *fixed])
+    assert Batch(pts).lanes
+    assert_like_single_runs(pts, run_batch(pts), rtol=1e-4, atol=1e-5)
+
+
+def test_other_batches_train_as_vmap_of_the_single_run():
+    # Shuffled batches depend on each seed, and other data seeds give other data: neither
+    # fits the shared-rows layout, and both still match their single runs.
+    for grid in (["train.seed=0,1"], ["data.seed=1,2"]):
+        sets = [*SHORT, "data.batching=shuffle"] if grid[0].startswith("train") else SHORT
+        pts = points_of("circle-l2", grid, sets=sets)
+        assert not Batch(pts).lanes
+        assert_like_single_runs(pts, run_batch(pts))
+
+
+def test_lanes_state_round_trip():
+    pts = points_of("circle-l2", ["optimizer.learning_rate=1e-3,1e-2,0.1"])
+    batch = Batch(pts)
+    back = lanes.state_from_lanes(batch.state, batch.structure)
+    again = lanes.state_to_lanes(back, batch.structure)
+    for a, b in zip(
+        jax.tree_util.tree_leaves(batch.state), jax.tree_util.tree_leaves(again), strict=True
+    ):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    assert back.params.shape == (3, batch.structure.n_params)
+    np.testing.assert_array_equal(
+        np.asarray(back.opt_state.hyperparams["learning_rate"]), np.float32([1e-3, 1e-2, 0.1])
+    )
 
 
 def test_a_diverging_configuration_is_marked_and_the_others_finish():
@@ -320,3 +404,11 @@ def test_unreachable_ray_address_fails_within_seconds(capsys, in_tmp):
                            "--address", f"127.0.0.1:{_free_port()}")  # fmt: skip
     assert code == 2 and "no Ray cluster answers there" in err
     assert time.monotonic() - start < 10
+
+
+def test_lanes_programs_fall_back_when_xla_lacks_their_options():
+    f = lambda x: x * 2.0  # noqa: E731
+    unknown = jax.jit(f, compiler_options={"xla_cpu_no_such_option": "X"})
+    call = lanes._with_fallback(unknown, jax.jit(f))
+    np.testing.assert_array_equal(np.asarray(call(np.float32([1, 2]))), [2, 4])
+    np.testing.assert_array_equal(np.asarray(call(np.float32([3]))), [6])

@@ -162,3 +162,86 @@ def layer_count(layers: tuple[int, ...]) -> int:
 def parameter_count(layers: tuple[int, ...], bias: bool = True) -> int:
     """Σ_k fan_in·fan_out (+ fan_out biases): the 3-4-2 network has 3·4+4 + 4·2+2 = 26."""
     return sum(a * b + (b if bias else 0) for a, b in zip(layers[:-1], layers[1:]))
+
+
+UNROLL = 48  # sums over at most this many terms are written out (see lanes_dense)
+
+
+def _sum_over(terms: int, term: Callable[[int], jax.Array], stacked: Callable[[], jax.Array]):
+    """Σ_t term(t), written out term by term for short sums, else ``stacked()`` summed."""
+    if terms <= UNROLL:
+        total = term(0)
+        for t in range(1, terms):
+            total = total + term(t)
+        return total
+    return stacked()
+
+
+def _rows_in(h: jax.Array) -> jax.Array:
+    """``h`` as [rows, fan_in, C or 1]: shared inputs broadcast over the configurations."""
+    return h[:, :, None] if h.ndim == 2 else h
+
+
+@jax.custom_vjp
+def lanes_dense(h: jax.Array, w: jax.Array, b: jax.Array) -> jax.Array:
+    """z[r,j,c] = Σ_i h[r,i,c]·w[i,j,c] + b[j,c] (``h`` may be shared: [rows, fan_in]).
+
+    XLA:CPU vectorizes elementwise work along the contiguous configuration axis, but emits a
+    reduction over the leading (row) axis one output at a time, several times slower. So the
+    gradient's sums over rows are written out as sums of whole slices (by hand, below), and so
+    is the product of the shared input. A deeper layer's product stays a reduction: XLA then
+    stores its result once, where a written-out sum would be recomputed inside each consumer
+    of the gradient.
+    """
+    hb = _rows_in(h)
+    if h.ndim == 3:
+        return b + jnp.sum(hb[:, :, None, :] * w[None], axis=1)
+    return b + _sum_over(
+        w.shape[0],
+        lambda i: hb[:, i, None, :] * w[i][None],
+        lambda: jnp.sum(hb[:, :, None, :] * w[None], axis=1),
+    )
+
+
+def _lanes_dense_fwd(h, w, b):
+    return lanes_dense(h, w, b), (h, w)
+
+
+def _lanes_dense_bwd(saved, dz):
+    """dh = Σ_j dz[:,j]·w[:,j], dw = Σ_r h[r]ᵀ·dz[r], db = Σ_r dz[r]."""
+    h, w = saved
+    hb = _rows_in(h)
+    rows = dz.shape[0]
+    dw = _sum_over(
+        rows,
+        lambda r: hb[r, :, None, :] * dz[r][None],
+        lambda: jnp.sum(hb[:, :, None, :] * dz[:, None], axis=0),
+    )
+    db = _sum_over(rows, lambda r: dz[r], lambda: jnp.sum(dz, axis=0))
+    if h.ndim == 2:  # shared data: no gradient flows into it
+        return None, dw, db
+    dh = _sum_over(
+        w.shape[1],
+        lambda j: dz[:, None, j, :] * w[None, :, j, :],
+        lambda: jnp.sum(dz[:, None] * w[None], axis=2),
+    )
+    return dh, dw, db
+
+
+lanes_dense.defvjp(_lanes_dense_fwd, _lanes_dense_bwd)
+
+
+def lanes_logits(params: Params, x: jax.Array, activation: str) -> jax.Array:
+    """The MLP before its output activation for C configurations at once, ``[rows, outputs, C]``.
+
+    Parameters carry the configurations last (``wk: [fan_in, fan_out, C]``, ``bk: [fan_out, C]``)
+    and ``x`` ([rows, features]) is shared: z = f(...f(x W1 + b1)...) Wk + bk per configuration.
+    """
+    n_layers = sum(1 for name in params if name.startswith("w"))
+    hidden = ACTIVATIONS[activation]
+    z = x
+    for k in range(1, n_layers + 1):
+        w = params[f"w{k}"]
+        b = params.get(f"b{k}", jnp.zeros(w.shape[1:], w.dtype))
+        z = lanes_dense(z if k == 1 else hidden(z), w, b)
+    return z

@@ -27,16 +27,33 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from nnopt import lanes
 from nnopt.config import (
     Config,
     apply_overrides,
     config_from_dict,
     config_to_dict,
+    optimizer_numbers,
     parse_override,
+    resolve,
 )
+from nnopt.data import Dataset
 from nnopt.errors import ConfigError
-from nnopt.evaluate import Structure, unflatten
-from nnopt.train import Training, TrainState, run_chunk
+from nnopt.evaluate import Structure, flatten, unflatten
+from nnopt.train import (
+    DeviceData,
+    Training,
+    TrainState,
+    build_dataset,
+    check_fits,
+    device_data,
+    initial_params,
+    initial_states,
+    log_interval,
+    make_structure,
+    number_values,
+    run_chunk,
+)
 
 SEED_FIELD = "train.seed"
 
@@ -158,8 +175,48 @@ def compiled_batch_chunk(structure: Structure, capacity: int, shared_data: bool)
 
 def data_key(config: Config) -> tuple:
     """What decides a configuration's data: equal keys, equal arrays."""
-    d = config.data
-    return (d.name, d.seed, d.n_samples, d.noise, d.test_fraction)
+    d = resolve(config).data
+    return (d.name, d.seed, d.n_samples, d.noise, d.test_fraction, d.path, d.features, d.label,
+            d.task, d.standardize)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Start:
+    """What a batch needs of one configuration: its structure, numbers and first parameters."""
+
+    config: Config  # resolved
+    structure: Structure
+    numbers: dict[str, np.float32]
+    params: np.ndarray  # flat float32
+    log_every: int
+
+
+def starts_of(points: list[Point]) -> tuple[list[Start], dict[tuple, Dataset]]:
+    """Every point's :class:`Start`, and the datasets by :func:`data_key` (each built once).
+
+    Raises:
+      ConfigError: a configuration whose model does not fit its data.
+    """
+    datasets: dict[tuple, Dataset] = {}
+    starts = []
+    for p in points:
+        config = resolve(p.config)
+        key = data_key(config)
+        if key not in datasets:
+            datasets[key] = build_dataset(config)
+        check_fits(config, datasets[key])
+        params = initial_params(config)
+        structure = make_structure(config, datasets[key], params)
+        starts.append(
+            Start(
+                config,
+                structure,
+                number_values(config),
+                flatten(params, structure),
+                log_interval(config),
+            )
+        )
+    return starts, datasets
 
 
 @dataclass
@@ -171,29 +228,41 @@ class Batch:
     """
 
     points: list[Point]
-    trainings: list[Training] = field(init=False)
     structure: Structure = field(init=False)
 
     def __post_init__(self):
-        self.trainings = [Training(p.config) for p in self.points]
-        structures = {t.structure for t in self.trainings}
-        if len(structures) != 1:
+        starts, datasets = starts_of(self.points)
+        if len({s.structure for s in starts}) != 1:
             raise ValueError("a Batch needs configurations with one structure")
+        first = starts[0]
         # The batched program uses real dots (see nnopt.model._dense).
-        self.structure = dataclasses.replace(self.trainings[0].structure, products="dot")
-        first = self.trainings[0]
+        self.structure = dataclasses.replace(first.structure, products="dot")
         self.steps = first.config.train.steps
         self.log_every = first.log_every
-        self.shared_data = len({data_key(t.config) for t in self.trainings}) == 1
-        self.data = first.data if self.shared_data else _stack([t.data for t in self.trainings])
-        self.numbers = _stack([t.numbers for t in self.trainings])
-        stacked = _stack([t.state for t in self.trainings])
-        self.state = stacked._replace(step=first.state.step)
+        keys = [data_key(s.config) for s in starts]
+        on_device: dict[tuple, DeviceData] = {
+            k: device_data(first.structure, d) for k, d in datasets.items()
+        }
+        self.shared_data = len(on_device) == 1
+        self.data = on_device[keys[0]] if self.shared_data else _stack([on_device[k] for k in keys])
+        self.numbers = {k: np.stack([s.numbers[k] for s in starts]) for k in first.numbers}
+        opt_numbers = [optimizer_numbers(s.config) for s in starts]
+        self.state = initial_states(
+            self.structure,
+            np.stack([s.params for s in starts]),
+            {k: np.array([n[k] for n in opt_numbers], np.float32) for k in opt_numbers[0]},
+        )
+        # Most batches (one MLP, one dataset) train with the configurations as the last axis;
+        # the others as jax.vmap of the single-run chunk.
+        self.lanes = lanes.supports(self.structure, self.shared_data, self.numbers["shuffle_seed"])
+        if self.lanes:
+            self.state = lanes.state_to_lanes(self.state, self.structure)
         # EMA on or off is a number (decay 0 = off), so one batch may hold both kinds.
-        self.ema_on = [t.config.ema.enabled for t in self.trainings]
+        self.ema_on = [s.config.ema.enabled for s in starts]
         self.rows: list[list[dict]] = [[] for _ in self.points]
         self.diverged_at: list[int | None] = [None] * len(self.points)
         self.step = 0
+        self._host: dict[tuple[int, str], np.ndarray] = {}
 
     @property
     def done(self) -> bool:
@@ -205,7 +274,10 @@ class Batch:
         if length <= 0:
             return 0
         capacity = min(self.log_every, self.steps)
-        chunk = compiled_batch_chunk(self.structure, capacity, self.shared_data)
+        if self.lanes:
+            chunk = lanes.compiled_lanes_chunk(self.structure, capacity)
+        else:
+            chunk = compiled_batch_chunk(self.structure, capacity, self.shared_data)
         if self.step == 0:  # the start: the same program, zero updates
             start = chunk(self.data, self.numbers, self.state, jnp.int32(0))[2]
             self._record(0, jax.device_get(start), None)
@@ -238,8 +310,21 @@ class Batch:
             rows.append(row)
 
     def params(self, i: int, which: str = "raw") -> dict[str, np.ndarray]:
-        flat = self.state.ema_params if which == "ema" else self.state.params
-        return {k: np.asarray(v) for k, v in unflatten(np.asarray(flat)[i], self.structure).items()}
+        """Configuration i's parameters (``which="ema"``: its moving average), named."""
+        return unflatten(self._flat(self.step, which)[i], self.structure)
+
+    def _flat(self, step: int, which: str) -> np.ndarray:
+        """Every configuration's parameters at ``step`` as ``[C, n]`` on the host (kept, as
+        results read them configuration by configuration)."""
+        key = (step, which)
+        if key not in self._host:
+            if self.lanes:
+                flat = lanes.flat_params(self.state, self.structure, which)
+            else:
+                flat = np.asarray(self.state.ema_params if which == "ema" else self.state.params)
+            self._host = {k: v for k, v in self._host.items() if k[0] == step}
+            self._host[key] = flat
+        return self._host[key]
 
 
 # ------------------------------------------------------------------ grouping and running
@@ -252,9 +337,10 @@ def group_points(points: list[Point]) -> list[list[Point]]:
     number of steps and the log interval, which decide the chunks.
     """
     groups: dict[tuple, list[Point]] = {}
-    for p in points:
-        t = Training(p.config)
-        groups.setdefault((t.structure, t.config.train.steps, t.log_every), []).append(p)
+    starts, _ = starts_of(points)
+    for p, start in zip(points, starts):
+        key = (start.structure, start.config.train.steps, start.log_every)
+        groups.setdefault(key, []).append(p)
     return list(groups.values())
 
 

@@ -63,7 +63,7 @@ class DeviceData(NamedTuple):
 def build_dataset(config: Config, dataset: Dataset | None = None) -> Dataset:
     """The config's dataset (or the given one, e.g. uploaded points), checked against the model
     and the batch size."""
-    d, m = config.data, config.model
+    d = config.data
     if dataset is None and d.path:
         # Reading the user's file here (not in a face) lets resume, evaluate and sweeps
         # rebuild a run's data from its config alone; the module is loaded only for files.
@@ -74,6 +74,17 @@ def build_dataset(config: Config, dataset: Dataset | None = None) -> Dataset:
         dataset = make_dataset(d.name, d.n_samples, d.noise, d.seed, d.test_fraction)
     if d.standardize:
         dataset = standardized(dataset)
+    check_fits(config, dataset)
+    return dataset
+
+
+def check_fits(config: Config, dataset: Dataset) -> None:
+    """Checks a built dataset against the config's model (inputs, outputs) and batch size.
+
+    Raises:
+      ConfigError: naming the size that does not fit.
+    """
+    d, m = config.data, config.model
     shown = repr(d.name) if not d.path else f"file {d.path}"
     if m.name == "mlp":
         if m.layers[0] != dataset.n_features:
@@ -96,7 +107,6 @@ def build_dataset(config: Config, dataset: Dataset | None = None) -> Dataset:
         raise ConfigError(
             f"train.batch_size = {config.train.batch_size} is larger than the {n_train} training rows"
         )
-    return dataset
 
 
 def initial_params(config: Config) -> dict[str, np.ndarray]:
@@ -135,6 +145,11 @@ def make_structure(config: Config, dataset: Dataset, params: dict) -> Structure:
 
 def make_numbers(config: Config) -> dict[str, jax.Array]:
     """The config's numbers (float32 scalars) that the compiled step reads."""
+    return {k: jnp.asarray(v) for k, v in number_values(config).items()}
+
+
+def number_values(config: Config) -> dict[str, np.float32]:
+    """The values of :func:`make_numbers`, on the host."""
     c, s = config, config.schedule
     values = {
         "learning_rate": c.optimizer.learning_rate,
@@ -145,7 +160,7 @@ def make_numbers(config: Config) -> dict[str, jax.Array]:
         **{k: getattr(c.loss, k) for k in LOSS_NUMBERS},
         "shuffle_seed": float(c.train.seed),
     }
-    return {k: jnp.asarray(v, jnp.float32) for k, v in values.items()}
+    return {k: np.float32(v) for k, v in values.items()}
 
 
 def check_params(params: dict, template: dict, source: str) -> dict[str, np.ndarray]:
@@ -198,10 +213,25 @@ def initial_state(config: Config, structure: Structure, params: dict) -> TrainSt
     return TrainState(jnp.asarray(0, jnp.int32), jnp.asarray(flat), opt_state, jnp.asarray(flat))
 
 
+def initial_states(structure: Structure, flat: np.ndarray, numbers: dict) -> TrainState:
+    """Step 0 of many configurations at once: flat parameters ``[C, n]`` and optimizer numbers
+    ``{name: [C]}`` give the batched state (one optimizer ``init`` for all of them)."""
+    init = _init_optimizer(structure.optimizer, flat.shape[1], batched=True)
+    opt_state = init(flat, {k: np.asarray(v, np.float32) for k, v in numbers.items()})
+    flat = jnp.asarray(flat, jnp.float32)
+    return TrainState(jnp.asarray(0, jnp.int32), flat, opt_state, flat)
+
+
+def log_interval(config: Config) -> int:
+    """Updates between log points: ``train.log_every``, or 1/100 of the run when it is 0."""
+    return config.train.log_every or max(1, config.train.steps // 100)
+
+
 @functools.cache
-def _init_optimizer(name: str, size: int) -> Callable:
+def _init_optimizer(name: str, size: int, batched: bool = False) -> Callable:
     """The optimizer's ``init`` as one compiled call (not a dispatch per operation)."""
-    return jax.jit(lambda flat, numbers: make_optimizer(name, numbers).init(flat))
+    init = lambda flat, numbers: make_optimizer(name, numbers).init(flat)  # noqa: E731
+    return jax.jit(jax.vmap(init) if batched else init)
 
 
 # ------------------------------------------------------------------ the compiled step
@@ -396,7 +426,7 @@ class Training:
         self.data = device_data(self.structure, self.dataset)
         self.state = initial_state(self.config, self.structure, params)
         self.history = History()
-        self.log_every = self.config.train.log_every or max(1, self.config.train.steps // 100)
+        self.log_every = log_interval(self.config)
 
     # -- stepping
 

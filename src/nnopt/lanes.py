@@ -1,0 +1,219 @@
+"""Many configurations of one MLP trained in one program, the configuration axis last.
+
+A sweep's configurations that share a structure and their data (the usual case: rates,
+decays, scales, EMA decays, seeds of the initial weights) train together. ``jax.vmap``
+of the single-run step does that, but puts the configuration axis first, and XLA:CPU
+then runs every product as a loop of tiny matrix products, one per configuration. Here
+every parameter carries the configurations in its *last* axis ("lanes": ``w1`` is
+``[fan_in, fan_out, C]``), so
+
+- the first layer, whose input rows are the same for every configuration, is one plain
+  matrix product ``[x, 1] @ [w1; b1]`` of shape ``[B, fan_in+1] @ [fan_in+1, fan_out·C]``,
+- deeper layers are broadcast multiply-sums whose innermost, contiguous axis is C, and
+- the optimizer, the schedule and the moving average are elementwise, their per-configuration
+  numbers (shape ``[C]``) broadcasting against ``[..., C]``.
+
+The gradient is ``jax.grad`` of the sum of the configurations' objectives: configuration c's
+parameters enter only its own term, so each lane receives exactly its own gradient. The
+loss, the penalty and the full-data metrics are the single run's functions under
+``jax.vmap`` (they are small next to the network).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from nnopt.ema import ema_update, training_decay
+from nnopt.evaluate import Structure, unflatten
+from nnopt.losses import LOSSES
+from nnopt.model import OUTPUT_ACTIVATIONS, lanes_logits
+from nnopt.regularizers import weight_penalty
+from nnopt.schedules import exponential_decay
+from nnopt.train import DeviceData, TrainState, _optimizer, evaluate_state, select_batch
+
+# XLA:CPU's YNNPACK reductions are slow for the short middle-axis sums of the lanes layout;
+# its own reduction loops are several times faster there. Only this program asks for that.
+LANES_COMPILER_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_DOT"}
+
+
+class LanesState(NamedTuple):
+    """A batch's training state with every parameter-shaped array as ``{name: [*shape, C]}``."""
+
+    step: jax.Array  # int32, shared: the configurations advance together
+    params: dict
+    opt_state: Any
+    ema_params: dict
+
+
+def supports(structure: Structure, shared_data: bool, shuffle_seeds) -> bool:
+    """Whether a batch can train in lanes: an MLP, one dataset, and the same rows in every
+    configuration's batches (cyclic slices, or shuffled with one seed)."""
+    same_rows = structure.batching == "cyclic" or len(set(np.asarray(shuffle_seeds).tolist())) == 1
+    return structure.model == "mlp" and shared_data and same_rows
+
+
+# ------------------------------------------------------------------ layouts
+
+
+def to_lanes(flat, structure: Structure) -> dict:
+    """``[C, n]`` flat parameters -> ``{name: [*shape, C]}`` (on the host: it runs once per batch)."""
+    named = unflatten(np.asarray(flat), structure)
+    return {k: jnp.asarray(np.moveaxis(v, 0, -1)) for k, v in named.items()}
+
+
+def from_lanes(params: dict, structure: Structure):
+    """``{name: [*shape, C]}`` -> ``[C, n]`` flat parameters (the inverse of :func:`to_lanes`,
+    inside compiled code)."""
+    parts = [params[name] for name, _ in structure.param_shapes]
+    size = parts[0].shape[-1]
+    return jnp.concatenate([jnp.moveaxis(p, -1, 0).reshape(size, -1) for p in parts], axis=1)
+
+
+def _param_sized(structure: Structure) -> Callable[[Any], bool]:
+    n = structure.n_params
+    return lambda leaf: hasattr(leaf, "ndim") and leaf.ndim == 2 and leaf.shape[1] == n
+
+
+def state_to_lanes(state: TrainState, structure: Structure) -> LanesState:
+    """A config-first batched :class:`TrainState` (``[C, n]`` vectors, ``[C]`` scalars) in lanes.
+
+    Optimizer moments are shaped like the parameters and become lanes dicts; the optimizer's
+    per-configuration scalars (count, numbers) stay ``[C]``.
+    """
+    is_vector = _param_sized(structure)
+    opt_state = jax.tree_util.tree_map(
+        lambda leaf: to_lanes(leaf, structure) if is_vector(leaf) else leaf, state.opt_state
+    )
+    return LanesState(
+        state.step,
+        to_lanes(state.params, structure),
+        jax.tree_util.tree_map(jnp.asarray, opt_state),
+        to_lanes(state.ema_params, structure),
+    )
+
+
+def state_from_lanes(state: LanesState, structure: Structure) -> TrainState:
+    """The inverse of :func:`state_to_lanes`."""
+    names = {name for name, _ in structure.param_shapes}
+
+    def is_lanes(x):
+        return isinstance(x, dict) and set(x) == names
+
+    opt_state = jax.tree_util.tree_map(
+        lambda leaf: from_lanes(leaf, structure) if is_lanes(leaf) else leaf,
+        state.opt_state,
+        is_leaf=is_lanes,
+    )
+    return TrainState(
+        state.step,
+        from_lanes(state.params, structure),
+        opt_state,
+        from_lanes(state.ema_params, structure),
+    )
+
+
+# ------------------------------------------------------------------ the step
+
+
+def lanes_step(structure: Structure, data: DeviceData, numbers: dict, state: LanesState):
+    """One update of every configuration (numbers are ``[C]``); the lanes twin of
+    :func:`nnopt.train.train_step`. Returns the new state and per-configuration
+    (data loss, regularization, learning rate), each ``[C]``."""
+    k = state.step
+    # The rows are the same for every configuration (see supports): the first one's seed.
+    x, y_, weights = select_batch(structure, data, k, {"shuffle_seed": numbers["shuffle_seed"][0]})
+    loss_fn = LOSSES[structure.loss].fn
+    out_fn = OUTPUT_ACTIVATIONS[structure.output_activation]
+
+    def one(z, params, nums):  # one configuration: z [B, outputs]
+        return loss_fn(out_fn(z), y_, weights, nums), weight_penalty(params, nums)
+
+    def objective(params):
+        z = lanes_logits(params, x, structure.activation)
+        data_loss, penalty = jax.vmap(one, in_axes=(-1, -1, 0))(z, params, numbers)
+        return jnp.sum(data_loss + penalty), (data_loss, penalty)
+
+    grads, (data_loss, penalty) = jax.grad(objective, has_aux=True)(state.params)
+    lr = exponential_decay(k, numbers, numbers["staircase"])
+    opt_state = state.opt_state._replace(
+        hyperparams={**state.opt_state.hyperparams, "learning_rate": lr}
+    )
+    updates, opt_state = _optimizer(structure).update(grads, opt_state, state.params)
+    params = jax.tree_util.tree_map(jnp.add, state.params, updates)
+    shadow = ema_update(state.ema_params, params, training_decay(numbers, k))
+    return LanesState(k + 1, params, opt_state, shadow), (data_loss, penalty, lr)
+
+
+def run_lanes_chunk(
+    structure: Structure,
+    capacity: int,
+    data: DeviceData,
+    numbers: dict,
+    state: LanesState,
+    length: jax.Array,
+):
+    """``length`` updates of every configuration, then each one's full-data metrics.
+
+    The lanes twin of :func:`nnopt.train.run_chunk`: per-update values come back as
+    ``[C, capacity]``, metrics as ``{name: [C]}``.
+    """
+    size = numbers["learning_rate"].shape[0]
+
+    def body(i, carry):
+        state, buffers = carry
+        state, values = lanes_step(structure, data, numbers, state)
+        return state, tuple(b.at[i].set(v) for b, v in zip(buffers, values))
+
+    empty = tuple(jnp.zeros((capacity, size), jnp.float32) for _ in range(3))
+    state, per_step = jax.lax.fori_loop(0, length, body, (state, empty))
+    evaluated = dataclasses.replace(structure, products="dot")
+
+    def metrics(nums, flat, shadow):
+        return evaluate_state(evaluated, data, nums, TrainState(state.step, flat, None, shadow))
+
+    flat, shadow = from_lanes(state.params, structure), from_lanes(state.ema_params, structure)
+    after = jax.vmap(metrics)(numbers, flat, shadow)
+    return state, tuple(b.T for b in per_step), after
+
+
+@functools.cache
+def compiled_lanes_chunk(structure: Structure, capacity: int) -> Callable:
+    """The jitted :func:`run_lanes_chunk` (compiled once per structure and capacity)."""
+    fn = functools.partial(run_lanes_chunk, structure, capacity)
+    return _with_fallback(jax.jit(fn, compiler_options=LANES_COMPILER_OPTIONS), jax.jit(fn))
+
+
+def _with_fallback(preferred: Callable, plain: Callable) -> Callable:
+    """``preferred``; or, for good, ``plain`` if this XLA does not know the preferred options
+    (it answers "No such compile option" or "not a valid enum value")."""
+    chosen: list[Callable] = []
+
+    def call(*args):
+        if chosen:
+            return chosen[0](*args)
+        try:
+            out = preferred(*args)
+        except jax.errors.JaxRuntimeError as err:
+            if "option" not in str(err):
+                raise
+            chosen.append(plain)
+            return plain(*args)
+        chosen.append(preferred)
+        return out
+
+    return call
+
+
+def flat_params(state: LanesState, structure: Structure, which: str = "raw") -> np.ndarray:
+    """``[C, n]`` float32 parameters (or EMA shadow) of a lanes state, on the host."""
+    params = state.ema_params if which == "ema" else state.params
+    parts = [np.asarray(params[name]) for name, _ in structure.param_shapes]
+    size = parts[0].shape[-1]
+    return np.concatenate([np.moveaxis(p, -1, 0).reshape(size, -1) for p in parts], axis=1)
