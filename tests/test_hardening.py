@@ -148,6 +148,27 @@ def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(tmp_path, env, referen
         np.testing.assert_array_equal(got[name], expected[name], err_msg=name)
 
 
+def test_ctrl_c_stops_a_sweep_on_threads_promptly(tmp_path, env):
+    # Group 1 (200 steps) ends and is saved; Ctrl-C lands while group 2 (far longer) trains
+    # as two shards on two threads, which must stop at their next log point.
+    sweep = ["sweep", "circle-l2", "--grid", "train.steps=200,4000000", "--grid",
+             "optimizer.learning_rate=1e-3,1e-2,3e-2,0.1", "--seeds", "2",
+             "--set", "train.log_every=100", "--out", "s"]  # fmt: skip
+    proc = nnopt(sweep, env, tmp_path)
+    points = tmp_path / "s" / "points"
+    deadline = time.monotonic() + 120
+    while len(list(points.glob("*.json"))) < 8 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(1.0)  # the long group's shards are training
+    proc.send_signal(signal.SIGINT)
+    sent = time.monotonic()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert time.monotonic() - sent < 10
+    assert "8 of 16 configurations are saved" in err and "Traceback" not in err
+    assert len(list(points.glob("*.json"))) == 8
+
+
 def test_a_corrupted_checkpoint_falls_back_to_the_previous_one(tmp_path, capsys):
     from nnopt.cli import main
 

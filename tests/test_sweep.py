@@ -21,12 +21,14 @@ from nnopt.cli import main
 from nnopt.errors import ConfigError
 from nnopt.presets import read_raw
 from nnopt.sweep import (
+    SHARD_MOST,
     Batch,
     compiled_batch_chunk,
     grid_points,
     group_points,
     parse_grid,
     run_batch,
+    shards_of,
     split_values,
 )
 from nnopt.train import train
@@ -412,3 +414,30 @@ def test_lanes_programs_fall_back_when_xla_lacks_their_options():
     call = lanes._with_fallback(unknown, jax.jit(f))
     np.testing.assert_array_equal(np.asarray(call(np.float32([1, 2]))), [2, 4])
     np.testing.assert_array_equal(np.asarray(call(np.float32([3]))), [6])
+
+
+def test_groups_are_cut_into_even_shards_for_the_workers():
+    def sizes(n, workers):
+        return [len(s) for s in shards_of(list(range(n)), workers)]
+
+    assert sizes(64, 2) == [32, 32]
+    assert sizes(21, 2) == [11, 10]
+    assert sizes(5, 2) == [5]  # shards of 2 or 3 are not worth a thread
+    assert sizes(1, 2) == [1]
+    assert sizes(1024, 2) == [SHARD_MOST] * 16
+    assert sizes(130, 1) == [44, 43, 43]
+    assert sum(sizes(1000, 3)) == 1000
+    assert len(sizes(1000, 3)) % 3 == 0 and max(sizes(1000, 3)) <= SHARD_MOST
+
+
+def test_shards_on_threads_give_the_same_numbers_as_one_batch():
+    pts = points_of("circle-l2", ["optimizer.learning_rate=1e-3,3e-3,1e-2"], 7)  # 21: padded
+    updates = []
+    one = run_batch(pts, workers=1)
+    two = run_batch(pts, on_chunk=updates.append, workers=2)
+    assert [r.index for r in two] == [p.index for p in pts]
+    assert sum(updates) == 21 * 600
+    for a, b in zip(one, two, strict=True):
+        assert a.rows == b.rows
+        for name in a.params:
+            np.testing.assert_array_equal(a.params[name], b.params[name])

@@ -19,7 +19,9 @@ import hashlib
 import itertools
 import json
 import os
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -224,14 +226,18 @@ class Batch:
     """Configurations that share one compiled program, trained together.
 
     ``rows[i]`` is configuration i's history (one dict per log point); ``diverged_at[i]`` the
-    first update whose loss was not finite (None while it is fine).
+    first update whose loss was not finite (None while it is fine). A ``width`` larger than
+    the points pads the batch with copies of the last one (trained, never reported), so
+    that shards of one group all run one compiled program.
     """
 
     points: list[Point]
+    width: int = 0
     structure: Structure = field(init=False)
 
     def __post_init__(self):
         starts, datasets = starts_of(self.points)
+        starts += starts[-1:] * (self.width - len(starts))
         if len({s.structure for s in starts}) != 1:
             raise ValueError("a Batch needs configurations with one structure")
         first = starts[0]
@@ -258,7 +264,7 @@ class Batch:
         if self.lanes:
             self.state = lanes.state_to_lanes(self.state, self.structure)
         # EMA on or off is a number (decay 0 = off), so one batch may hold both kinds.
-        self.ema_on = [s.config.ema.enabled for s in starts]
+        self.ema_on = [s.config.ema.enabled for s in starts[: len(self.points)]]
         self.rows: list[list[dict]] = [[] for _ in self.points]
         self.diverged_at: list[int | None] = [None] * len(self.points)
         self.step = 0
@@ -284,7 +290,7 @@ class Batch:
         self.state, per_step, after = chunk(self.data, self.numbers, self.state, jnp.int32(length))
         losses, penalties, rates = (np.asarray(a)[:, :length] for a in per_step)
         bad = ~(np.isfinite(losses) & np.isfinite(penalties))
-        for i in np.flatnonzero(bad.any(axis=1)):
+        for i in np.flatnonzero(bad[: len(self.points)].any(axis=1)):
             if self.diverged_at[i] is None:
                 self.diverged_at[i] = self.step + int(np.argmax(bad[i])) + 1
         self.step += length
@@ -398,15 +404,79 @@ class PointResult:
     ema_params: dict[str, np.ndarray] | None
 
 
+SHARD_MOST = 64  # configurations per shard: wider batches outgrow the caches (bench_sweep)
+SHARD_LEAST = 4  # narrower shards than this are not worth a thread of their own
+
+
+def workers_available() -> int:
+    """CPU cores this process may use (its affinity), at least 1."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def shards_of(group: list[Point], workers: int) -> list[list[Point]]:
+    """A group cut into nearly equal, contiguous shards: a multiple of ``workers`` of them (so
+    that the workers finish together) of at most :data:`SHARD_MOST` configurations, unless
+    that would make them narrower than :data:`SHARD_LEAST`."""
+    count = max(workers, -(-len(group) // SHARD_MOST))
+    count = -(-count // workers) * workers
+    count = max(1, min(count, len(group) // SHARD_LEAST))
+    size, extra = divmod(len(group), count)
+    bounds = np.cumsum([0] + [size + (k < extra) for k in range(count)])
+    return [group[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+
+
 def run_batch(
-    points: list[Point], on_chunk: Callable[[int], None] | None = None
+    points: list[Point],
+    on_chunk: Callable[[int], None] | None = None,
+    workers: int | None = None,
 ) -> list[PointResult]:
-    """Trains one group to the end and returns its results, in the points' order."""
-    batch = Batch(points)
-    while not batch.done:
-        done = batch.advance()
+    """Trains one group to the end and returns its results, in the points' order.
+
+    The group is cut into shards (see :func:`shards_of`) that train side by side on
+    ``workers`` threads (default: the cores available); XLA runs each shard's program on its
+    own thread, so they use all cores. ``on_chunk(updates)`` reports progress.
+    """
+    workers = workers or workers_available()
+    shards = shards_of(points, workers)
+    width = max(len(s) for s in shards)
+    lock = threading.Lock()
+
+    def report(updates: int) -> None:
         if on_chunk is not None:
-            on_chunk(done * len(points))
+            with lock:
+                on_chunk(updates)
+
+    if len(shards) == 1:
+        return _train_shard(points, width, report, threading.Event())
+    # On Ctrl-C (or any error) the other shards stop at their next log point, not at the end.
+    stop = threading.Event()
+    pool = ThreadPoolExecutor(min(workers, len(shards)))
+    try:
+        futures = [pool.submit(_train_shard, s, width, report, stop) for s in shards]
+        parts = [f.result() for f in futures]
+    except BaseException:
+        stop.set()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return [r for part in parts for r in part]
+
+
+class _Stopped(Exception):
+    """A shard left off because another one failed or the sweep was interrupted."""
+
+
+def _train_shard(
+    points: list[Point], width: int, report: Callable[[int], None], stop: threading.Event
+) -> list[PointResult]:
+    batch = Batch(points, width)
+    while not batch.done:
+        if stop.is_set():
+            raise _Stopped
+        report(batch.advance() * len(points))
     return [
         PointResult(
             p.index,

@@ -105,6 +105,7 @@ def cmd_sweep(args) -> int:
         point_key,
         result_table,
         run_batch,
+        shards_of,
     )
     from nnopt.sweep_outputs import (
         load_point,
@@ -159,7 +160,7 @@ def cmd_sweep(args) -> int:
                 keep(batch_results)
                 bar.update(sum(by_index[r.index].config.train.steps for r in batch_results))
 
-            run_on_ray(todo, args.address, done)
+            run_on_ray([s for g in todo for s in shards_of(g, 1)], args.address, done)
         else:
             for group in todo:
                 keep(run_batch(group, on_chunk=bar.update))

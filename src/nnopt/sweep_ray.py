@@ -1,4 +1,4 @@
-"""The Ray backend of sweeps: each batch of configurations becomes one Ray task.
+"""The Ray backend of sweeps: each shard of a group of configurations becomes one Ray task.
 
 A task receives plain data (TOML-shaped config dicts, indices, settings), rebuilds
 the configurations in the worker, trains them with :func:`nnopt.sweep.run_batch`
@@ -23,11 +23,14 @@ def _payload(points: list[Point]) -> list[tuple]:
 
 
 def run_payload(payload: list[tuple]) -> list[PointResult]:
-    """What a Ray worker runs: rebuild the points, train them together, return the results."""
+    """What a Ray worker runs: rebuild the points, train them together, return the results.
+
+    One thread: Ray gives a task one CPU and runs as many tasks as the cluster has CPUs.
+    """
     points = [
         Point(i, settings, config_from_dict(raw, "sweep task")) for i, settings, raw in payload
     ]
-    return run_batch(points)
+    return run_batch(points, workers=1)
 
 
 def check_reachable(address: str, timeout: float = 3.0) -> None:
@@ -57,7 +60,8 @@ def run_on_ray(
     on_done: Callable[[list[PointResult]], None],
     num_cpus: int | None = None,
 ) -> None:
-    """Runs every group as a Ray task and calls ``on_done`` with each task's results as it ends."""
+    """Runs every group (or shard of one) as a Ray task and calls ``on_done`` with each task's
+    results as it ends."""
     if address:
         check_reachable(address)
     if not address or _is_loopback(address):
