@@ -24,10 +24,13 @@ from nnopt.sweep import (
     SHARD_MOST,
     Batch,
     compiled_batch_chunk,
+    estimate_bytes,
     grid_points,
     group_points,
+    groups_at_once,
     parse_grid,
     run_batch,
+    run_groups,
     shards_of,
     split_values,
 )
@@ -262,22 +265,23 @@ def test_an_interrupted_sweep_resumes_without_retraining(capsys, in_tmp, monkeyp
     real = sweep.run_batch
     trained = []
 
-    def interrupt_second_group(group, on_chunk=None):
+    def interrupt_second_group(group, *args):
         if trained:
             raise KeyboardInterrupt
         trained.append([p.index for p in group])
-        return real(group, on_chunk)
+        return real(group, *args)
 
     monkeypatch.setattr(sweep, "run_batch", interrupt_second_group)
+    monkeypatch.setattr(sweep, "groups_at_once", lambda groups: 1)  # one group, then the next
     code, _, err = run_cli(capsys, "sweep", "circle-l2", *SETS, *GRID, "--out", "s")
     assert code == 130 and "2 of 4 configurations are saved" in err
     assert len(list((in_tmp / "s/points").glob("*.json"))) == 2
 
     resumed = []
 
-    def record(group, on_chunk=None):
+    def record(group, *args):
         resumed.append([p.index for p in group])
-        return real(group, on_chunk)
+        return real(group, *args)
 
     monkeypatch.setattr(sweep, "run_batch", record)
     code, out, _ = run_cli(capsys, "sweep", "circle-l2", *SETS, *GRID, "--out", "s", "--json")
@@ -441,3 +445,18 @@ def test_shards_on_threads_give_the_same_numbers_as_one_batch():
         assert a.rows == b.rows
         for name in a.params:
             np.testing.assert_array_equal(a.params[name], b.params[name])
+
+
+def test_groups_train_two_at_a_time_when_memory_allows():
+    pts = points_of("circle-l2", ["optimizer.name=sgd,adam", "optimizer.learning_rate=1e-3,1e-2"])
+    groups = group_points(pts)
+    assert groups_at_once(groups) == 2
+    assert groups_at_once(groups, limit=estimate_bytes(groups[0]) + 1) == 1
+    assert groups_at_once(groups[:1]) == 1
+    done, updates = [], []
+    run_groups(groups, done.append, on_chunk=updates.append, at_once=2)
+    assert sorted(len(d) for d in done) == [2, 2] and sum(updates) == 4 * 600
+    together = {r.index: r for d in done for r in d}
+    for group in groups:
+        for r in run_batch(group):
+            assert together[r.index].rows == r.rows

@@ -21,7 +21,7 @@ import json
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -432,13 +432,16 @@ def run_batch(
     points: list[Point],
     on_chunk: Callable[[int], None] | None = None,
     workers: int | None = None,
+    stop: threading.Event | None = None,
 ) -> list[PointResult]:
     """Trains one group to the end and returns its results, in the points' order.
 
     The group is cut into shards (see :func:`shards_of`) that train side by side on
     ``workers`` threads (default: the cores available); XLA runs each shard's program on its
-    own thread, so they use all cores. ``on_chunk(updates)`` reports progress.
+    own thread, so they use all cores. ``on_chunk(updates)`` reports progress; setting
+    ``stop`` makes every shard leave off at its next log point.
     """
+    stop = stop or threading.Event()
     workers = workers or workers_available()
     shards = shards_of(points, workers)
     width = max(len(s) for s in shards)
@@ -450,9 +453,8 @@ def run_batch(
                 on_chunk(updates)
 
     if len(shards) == 1:
-        return _train_shard(points, width, report, threading.Event())
+        return _train_shard(points, width, report, stop)
     # On Ctrl-C (or any error) the other shards stop at their next log point, not at the end.
-    stop = threading.Event()
     pool = ThreadPoolExecutor(min(workers, len(shards)))
     try:
         futures = [pool.submit(_train_shard, s, width, report, stop) for s in shards]
@@ -463,6 +465,44 @@ def run_batch(
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     return [r for part in parts for r in part]
+
+
+def run_groups(
+    groups: list[list[Point]],
+    on_done: Callable[[list[PointResult]], None],
+    on_chunk: Callable[[int], None] | None = None,
+    at_once: int = 2,
+) -> None:
+    """Trains every group, ``at_once`` of them at a time, and calls ``on_done`` (in this thread)
+    with each group's results as it ends: one group's compiling overlaps another's training.
+
+    On Ctrl-C (or an error) the groups under way stop at their next log point.
+    """
+    lock = threading.Lock()
+
+    def report(updates: int) -> None:
+        if on_chunk is not None:
+            with lock:
+                on_chunk(updates)
+
+    stop = threading.Event()
+    pool = ThreadPoolExecutor(max(1, at_once))
+    try:
+        futures = [pool.submit(run_batch, g, report, None, stop) for g in groups]
+        for future in as_completed(futures):
+            on_done(future.result())
+    except BaseException:
+        stop.set()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def groups_at_once(groups: list[list[Point]], limit: int | None = None) -> int:
+    """2 when the two largest groups fit in memory together (see :func:`check_memory`), else 1."""
+    limit = limit if limit is not None else int(0.7 * available_bytes())
+    needs = sorted((estimate_bytes(g) for g in groups), reverse=True)
+    return 2 if len(needs) > 1 and needs[0] + needs[1] <= limit else 1
 
 
 class _Stopped(Exception):

@@ -102,9 +102,10 @@ def cmd_sweep(args) -> int:
         check_memory,
         grid_points,
         group_points,
+        groups_at_once,
         point_key,
         result_table,
-        run_batch,
+        run_groups,
         shards_of,
     )
     from nnopt.sweep_outputs import (
@@ -162,8 +163,7 @@ def cmd_sweep(args) -> int:
 
             run_on_ray([s for g in todo for s in shards_of(g, 1)], args.address, done)
         else:
-            for group in todo:
-                keep(run_batch(group, on_chunk=bar.update))
+            run_groups(todo, keep, on_chunk=bar.update, at_once=groups_at_once(todo))
     except KeyboardInterrupt:
         bar.close()
         print(
