@@ -7,9 +7,9 @@ then runs every product as a loop of tiny matrix products, one per configuration
 every parameter carries the configurations in its *last* axis ("lanes": ``w1`` is
 ``[fan_in, fan_out, C]``), so
 
-- the first layer, whose input rows are the same for every configuration, is one plain
-  matrix product ``[x, 1] @ [w1; b1]`` of shape ``[B, fan_in+1] @ [fan_in+1, fan_out·C]``,
-- deeper layers are broadcast multiply-sums whose innermost, contiguous axis is C, and
+- every layer is a multiply-sum whose innermost, contiguous axis is C, the shared input
+  rows of the first layer broadcast over the configurations, and its gradient is written in
+  the form XLA:CPU vectorizes (:func:`nnopt.model.lanes_dense`);
 - the optimizer, the schedule and the moving average are elementwise, their per-configuration
   numbers (shape ``[C]``) broadcasting against ``[..., C]``.
 
@@ -36,7 +36,13 @@ from nnopt.losses import LOSSES
 from nnopt.model import OUTPUT_ACTIVATIONS, lanes_logits
 from nnopt.regularizers import weight_penalty
 from nnopt.schedules import exponential_decay
-from nnopt.train import DeviceData, TrainState, _optimizer, evaluate_state, select_batch
+from nnopt.train import (
+    DeviceData,
+    TrainState,
+    evaluate_state,
+    select_batch,
+    structure_optimizer,
+)
 
 # XLA:CPU's YNNPACK reductions are slow for the short middle-axis sums of the lanes layout;
 # its own reduction loops are several times faster there. Only this program asks for that.
@@ -145,7 +151,7 @@ def lanes_step(structure: Structure, data: DeviceData, numbers: dict, state: Lan
     opt_state = state.opt_state._replace(
         hyperparams={**state.opt_state.hyperparams, "learning_rate": lr}
     )
-    updates, opt_state = _optimizer(structure).update(grads, opt_state, state.params)
+    updates, opt_state = structure_optimizer(structure).update(grads, opt_state, state.params)
     params = jax.tree_util.tree_map(jnp.add, state.params, updates)
     shadow = ema_update(state.ema_params, params, training_decay(numbers, k))
     return LanesState(k + 1, params, opt_state, shadow), (data_loss, penalty, lr)

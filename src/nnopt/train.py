@@ -263,7 +263,7 @@ def select_batch(structure: Structure, data: DeviceData, step, numbers):
 
 
 @functools.cache
-def _optimizer(structure: Structure):
+def structure_optimizer(structure: Structure):
     """The Optax transformation; its numbers come from the state, so any placeholder builds it."""
     from nnopt.optimizers import OPTIMIZERS
 
@@ -288,7 +288,7 @@ def train_step(structure: Structure, data: DeviceData, numbers: dict, state: Tra
     opt_state = state.opt_state._replace(
         hyperparams={**state.opt_state.hyperparams, "learning_rate": lr}
     )
-    updates, opt_state = _optimizer(structure).update(grads, opt_state, state.params)
+    updates, opt_state = structure_optimizer(structure).update(grads, opt_state, state.params)
     params = state.params + updates
     shadow = ema_update(state.ema_params, params, training_decay(numbers, k))
     return TrainState(k + 1, params, opt_state, shadow), (data_loss, penalty, lr)
