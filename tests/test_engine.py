@@ -6,6 +6,7 @@ from __future__ import annotations
 import doctest
 import math
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -316,6 +317,25 @@ def test_shuffle_visits_every_row_once_per_epoch():
         assert sorted(seen) == _rows(run.dataset.x_train)
         epochs.append(seen)
     assert epochs[0] != epochs[1]  # a new order each epoch
+
+
+def test_training_draws_each_shuffled_epoch_once_and_reads_it_like_select_batch():
+    # The loop carries an epoch's order and draws the next one when an epoch opens; chunks
+    # of 13 updates start in the middle of 43-update epochs. Reference: every update's rows
+    # from select_batch alone (which draws the order itself), trained by train_step.
+    from nnopt.train import train_step
+
+    cfg = ["data.batching=shuffle", "train.batch_size=7", "train.steps=100",
+           "train.log_every=13", "optimizer.learning_rate=0.01"]  # fmt: skip
+    run = Training(load_config("circle", cfg))
+    step = jax.jit(lambda state: train_step(run.structure, run.data, run.numbers, state))
+    state, losses = run.state, []
+    for _ in range(100):
+        state, (loss, _, _) = step(state)
+        losses.append(float(loss))
+    result = run.run()
+    np.testing.assert_array_equal(result.history.per_step("loss"), np.float32(losses))
+    np.testing.assert_array_equal(np.asarray(result.state.params), np.asarray(state.params))
 
 
 def test_cyclic_batches_are_the_lecture_slices():

@@ -40,6 +40,8 @@ from nnopt.train import (
     DeviceData,
     TrainState,
     evaluate_state,
+    first_order,
+    next_order,
     select_batch,
     structure_optimizer,
 )
@@ -128,13 +130,20 @@ def state_from_lanes(state: LanesState, structure: Structure) -> TrainState:
 # ------------------------------------------------------------------ the step
 
 
-def lanes_step(structure: Structure, data: DeviceData, numbers: dict, state: LanesState):
+def _rows_numbers(numbers: dict) -> dict:
+    """The numbers that pick the batch rows: the same for every configuration (see
+    :func:`supports`), so the first one's."""
+    return {"shuffle_seed": numbers["shuffle_seed"][0]}
+
+
+def lanes_step(
+    structure: Structure, data: DeviceData, numbers: dict, state: LanesState, order=None
+):
     """One update of every configuration (numbers are ``[C]``); the lanes twin of
     :func:`nnopt.train.train_step`. Returns the new state and per-configuration
     (data loss, regularization, learning rate), each ``[C]``."""
     k = state.step
-    # The rows are the same for every configuration (see supports): the first one's seed.
-    x, y_, weights = select_batch(structure, data, k, {"shuffle_seed": numbers["shuffle_seed"][0]})
+    x, y_, weights = select_batch(structure, data, k, _rows_numbers(numbers), order)
     loss_fn = LOSSES[structure.loss].fn
     out_fn = OUTPUT_ACTIVATIONS[structure.output_activation]
 
@@ -171,14 +180,17 @@ def run_lanes_chunk(
     ``[C, capacity]``, metrics as ``{name: [C]}``.
     """
     size = numbers["learning_rate"].shape[0]
+    rows = _rows_numbers(numbers)
 
     def body(i, carry):
-        state, buffers = carry
-        state, values = lanes_step(structure, data, numbers, state)
-        return state, tuple(b.at[i].set(v) for b, v in zip(buffers, values))
+        state, buffers, order = carry
+        order = next_order(structure, rows, state.step, order)
+        state, values = lanes_step(structure, data, numbers, state, order)
+        return state, tuple(b.at[i].set(v) for b, v in zip(buffers, values)), order
 
     empty = tuple(jnp.zeros((capacity, size), jnp.float32) for _ in range(3))
-    state, per_step = jax.lax.fori_loop(0, length, body, (state, empty))
+    start = (state, empty, first_order(structure, rows, state.step))
+    state, per_step, _ = jax.lax.fori_loop(0, length, body, start)
     evaluated = dataclasses.replace(structure, products="dot")
 
     def metrics(nums, flat, shadow):

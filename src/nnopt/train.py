@@ -237,12 +237,13 @@ def _init_optimizer(name: str, size: int, batched: bool = False) -> Callable:
 # ------------------------------------------------------------------ the compiled step
 
 
-def select_batch(structure: Structure, data: DeviceData, step, numbers):
+def select_batch(structure: Structure, data: DeviceData, step, numbers, order=None):
     """Rows of update ``step``: (x, y_, weights), weights 0 for padding past the end of the data.
 
     cyclic: the lecture's ``X[(step·B) % N : (step·B) % N + B]`` (a slice, so the last one of
-    an epoch may be short). shuffle: epoch ``e = step // ceil(N/B)`` reads a permutation
-    of the rows drawn from ``(train.seed, e)``.
+    an epoch may be short). shuffle: epoch ``e = step // ceil(N/B)`` reads
+    :func:`epoch_order` of ``e``; a training loop passes it in as ``order`` (drawn once per
+    epoch, see :func:`next_order`), else it is drawn here.
     """
     b, n = structure.batch_size, structure.n_train
     if structure.batching == "cyclic" and n % b == 0:
@@ -255,11 +256,40 @@ def select_batch(structure: Structure, data: DeviceData, step, numbers):
         y = jax.lax.dynamic_slice_in_dim(data.y_batches, start, b)
         return x, y, ((start + jnp.arange(b)) < n).astype(jnp.float32)
     per_epoch = -(-n // b)
-    epoch, j = step // per_epoch, step % per_epoch
-    key = jax.random.fold_in(jax.random.PRNGKey(numbers["shuffle_seed"].astype(jnp.uint32)), epoch)
-    order = jnp.concatenate([jax.random.permutation(key, n), jnp.full((b,), n)])
-    rows = jax.lax.dynamic_slice_in_dim(order, j * b, b)
+    if order is None:
+        order = epoch_order(structure, numbers, step // per_epoch)
+    rows = jax.lax.dynamic_slice_in_dim(order, (step % per_epoch) * b, b)
     return data.x_batches[rows], data.y_batches[rows], (rows < n).astype(jnp.float32)
+
+
+def epoch_order(structure: Structure, numbers: dict, epoch) -> jax.Array:
+    """The rows of shuffled epoch ``epoch``: a permutation of 0..N-1 drawn from
+    (``train.seed``, epoch), then B entries N (rows past the end, weight 0)."""
+    n, b = structure.n_train, structure.batch_size
+    key = jax.random.fold_in(jax.random.PRNGKey(numbers["shuffle_seed"].astype(jnp.uint32)), epoch)
+    return jnp.concatenate([jax.random.permutation(key, n), jnp.full((b,), n)])
+
+
+def first_order(structure: Structure, numbers: dict, step) -> jax.Array:
+    """The order a training loop starting at ``step`` carries: the epoch's rows when
+    shuffling (any step, so a resumed run continues its epoch), else a placeholder."""
+    if structure.batching != "shuffle":
+        return jnp.zeros((), jnp.int32)
+    per_epoch = -(-structure.n_train // structure.batch_size)
+    return epoch_order(structure, numbers, step // per_epoch)
+
+
+def next_order(structure: Structure, numbers: dict, step, order) -> jax.Array:
+    """The order for update ``step``: drawn anew when the step opens an epoch, else kept.
+    (Drawing a permutation costs far more than an update of the lecture's networks.)"""
+    if structure.batching != "shuffle":
+        return order
+    per_epoch = -(-structure.n_train // structure.batch_size)
+    return jax.lax.cond(
+        step % per_epoch == 0,
+        lambda: epoch_order(structure, numbers, step // per_epoch),
+        lambda: order,
+    )
 
 
 @functools.cache
@@ -271,10 +301,13 @@ def structure_optimizer(structure: Structure):
     return make_optimizer(structure.optimizer, {"learning_rate": 1.0, **spec.numbers})
 
 
-def train_step(structure: Structure, data: DeviceData, numbers: dict, state: TrainState):
-    """One update. Returns the new state and (data loss, regularization, learning rate) of the batch."""
+def train_step(
+    structure: Structure, data: DeviceData, numbers: dict, state: TrainState, order=None
+):
+    """One update. Returns the new state and (data loss, regularization, learning rate) of the
+    batch. ``order``: the shuffled epoch's rows (see :func:`select_batch`)."""
     k = state.step
-    x, y_, weights = select_batch(structure, data, k, numbers)
+    x, y_, weights = select_batch(structure, data, k, numbers, order)
 
     def objective(flat):
         params = unflatten(flat, structure)
@@ -328,12 +361,14 @@ def run_chunk(
     """
 
     def body(i, carry):
-        state, buffers = carry
-        state, values = train_step(structure, data, numbers, state)
-        return state, tuple(b.at[i].set(v) for b, v in zip(buffers, values))
+        state, buffers, order = carry
+        order = next_order(structure, numbers, state.step, order)
+        state, values = train_step(structure, data, numbers, state, order)
+        return state, tuple(b.at[i].set(v) for b, v in zip(buffers, values)), order
 
     empty = tuple(jnp.zeros((capacity,), jnp.float32) for _ in range(3))
-    state, per_step = jax.lax.fori_loop(0, length, body, (state, empty))
+    start = (state, empty, first_order(structure, numbers, state.step))
+    state, per_step, _ = jax.lax.fori_loop(0, length, body, start)
     return state, per_step, evaluate_state(structure, data, numbers, state)
 
 
