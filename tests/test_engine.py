@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from nnopt.errors import DivergenceError
+from nnopt.errors import ConfigError, DivergenceError
 from nnopt.presets import load_config, preset_names
 from nnopt.train import Training, select_batch, summary_line, train
 from numpy_reference import np_forward
@@ -433,3 +433,21 @@ def test_every_docstring_example_in_the_package_runs():
         failures, tried = failures + result.failed, tried + result.attempted
     assert tried >= 10
     assert failures == 0
+
+
+def test_retune_goes_on_with_new_numbers_and_refuses_a_new_structure():
+    run = Training(load_config("circle-l2", ["train.steps=40", "train.log_every=20"]))
+    run.advance()
+    before = np.asarray(run.state.params)
+    run.retune(load_config("circle-l2", ["train.steps=40", "optimizer.learning_rate=0.05",
+                                         "regularizer.scale=0.5", "optimizer.b1=0.5"]))  # fmt: skip
+    assert run.step == 20 and np.array_equal(np.asarray(run.state.params), before)
+    assert float(run.numbers["learning_rate"]) == pytest.approx(0.05)
+    assert float(run.numbers["l2_scale"]) == pytest.approx(0.5)
+    assert float(run.state.opt_state.hyperparams["b1"]) == pytest.approx(0.5)
+    run.advance()
+    assert run.history.rows[-1]["lr"] == pytest.approx(0.05)
+    with pytest.raises(ConfigError, match="start a new run"):
+        run.retune(load_config("circle-l2", ["model.layers=[2,5,1]"]))
+    with pytest.raises(ConfigError, match="start a new run"):
+        run.retune(load_config("circle-l2", ["optimizer.name=sgd"]))

@@ -473,6 +473,29 @@ class Training:
     def done(self) -> bool:
         return self.step >= self.config.train.steps
 
+    def retune(self, config: Config) -> None:
+        """Goes on from the current state with the numbers of ``config`` (rates, decays,
+        scales, EMA decay, cost/profit, the optimizer's numbers): no new start, no new compile.
+
+        Raises:
+          ConfigError: ``config`` changes what is compiled (model, loss, optimizer, data,
+            batches); that needs a new run.
+        """
+        config = resolve(config)
+        structure = make_structure(config, self.dataset, initial_params(config))
+        if structure != self.structure:
+            raise ConfigError(
+                "the new config changes the model, loss, optimizer or data: start a new run"
+            )
+        self.config = config
+        self.numbers = make_numbers(config)
+        hyper = self.state.opt_state.hyperparams
+        new = {k: jnp.asarray(v, jnp.float32) for k, v in optimizer_numbers(config).items()}
+        self.state = self.state._replace(
+            opt_state=self.state.opt_state._replace(hyperparams={**hyper, **new})
+        )
+        self.log_every = log_interval(config)
+
     def advance(self, max_steps: int | None = None) -> int:
         """Runs up to the next log point (at most ``max_steps`` updates); returns the updates run.
 

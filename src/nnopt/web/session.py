@@ -23,7 +23,7 @@ from nnopt.data import DATASETS, Dataset, make_dataset, split
 from nnopt.errors import DivergenceError
 from nnopt.evaluate import neuron_outputs, unflatten
 from nnopt.model import OUTPUT_ACTIVATIONS
-from nnopt.train import Training, build_dataset, compiled_chunk, make_numbers
+from nnopt.train import Training, build_dataset, compiled_chunk
 from nnopt.web import protocol
 from nnopt.web.protocol import CHUNK, LIMITS, SPEEDS, UPLOAD, ProtocolError, Setup
 
@@ -64,15 +64,10 @@ class Lane:
         trim_history(self.training)
 
     def retune(self, config: Config) -> None:
-        """Takes new numbers (rates, scales, decays) without starting over.
-
-        Training has no public way to swap its numbers yet; they are plain arrays read by
-        every chunk, so replacing them is all a retune needs (the structure is unchanged).
-        """
+        """Takes new numbers (rates, scales, decays) without starting over."""
+        self.training.retune(config)
         self.config = config
         self.error = None  # new numbers (a lower rate) may well train on from the last good state
-        self.training.config = resolve(config)
-        self.training.numbers = make_numbers(self.training.config)
 
 
 class Race:
