@@ -145,11 +145,26 @@ LANES_CASES = {
 
 
 @pytest.mark.parametrize("case", list(LANES_CASES))
-def test_lanes_batches_match_single_runs(case):
+def test_lanes_batches_match_single_runs(case, monkeypatch):
+    # Wide networks train as vmap by default (see lanes.supports); here they take lanes too.
+    monkeypatch.setattr(lanes, "LANES_FIRST_FAN_IN", 10**6)
+    monkeypatch.setattr(lanes, "LANES_MAX_PRODUCT", 10**6)
     preset, fixed, grid = LANES_CASES[case]
     pts = points_of(preset, grid, sets=["train.steps=120", "train.log_every=40", *fixed])
     assert Batch(pts).lanes
     assert_like_single_runs(pts, run_batch(pts), rtol=1e-4, atol=1e-5)
+
+
+def test_small_networks_take_lanes_and_wide_ones_vmap():
+    def takes_lanes(preset, *sets):
+        return Batch(
+            points_of(preset, ["optimizer.learning_rate=1e-3,1e-2"], sets=[*SHORT, *sets])
+        ).lanes
+
+    assert takes_lanes("circle-l2")
+    assert takes_lanes("circle-l2", "model.layers=[2,16,16,1]")
+    assert not takes_lanes("circle-l2", "model.layers=[2,32,32,1]")
+    assert not takes_lanes("digits", "train.steps=20", "train.log_every=10")
 
 
 def test_other_batches_train_as_vmap_of_the_single_run():

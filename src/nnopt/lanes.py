@@ -60,11 +60,23 @@ class LanesState(NamedTuple):
     ema_params: dict
 
 
-def supports(structure: Structure, shared_data: bool, shuffle_seeds) -> bool:
-    """Whether a batch can train in lanes: an MLP, one dataset, and the same rows in every
-    configuration's batches (cyclic slices, or shuffled with one seed)."""
+# Lanes win for small networks (the lecture's 2-11-1: 1/5 of vmap's time per configuration)
+# and lose for wide ones, where XLA recomputes a layer's gradient inside every fan-in
+# product while vmap's real matrix products get large enough to pay (bench_sweep; a 2-32-32-1
+# network is 2-4x slower in lanes, the digits 64-128-10 one 3x).
+LANES_FIRST_FAN_IN = 8  # inputs of the first layer
+LANES_MAX_PRODUCT = 256  # fan_in · fan_out of every later layer
+
+
+def supports(structure: Structure, shared_data: bool, shuffle_seeds: np.ndarray) -> bool:
+    """Whether a batch trains in lanes: a small MLP (see above), one dataset, and the same rows
+    in every configuration's batches (cyclic slices, or shuffled with one seed)."""
+    layers = structure.layers
+    small = layers[0] <= LANES_FIRST_FAN_IN and all(
+        a * b <= LANES_MAX_PRODUCT for a, b in zip(layers[1:-1], layers[2:])
+    )
     same_rows = structure.batching == "cyclic" or len(set(np.asarray(shuffle_seeds).tolist())) == 1
-    return structure.model == "mlp" and shared_data and same_rows
+    return structure.model == "mlp" and small and shared_data and same_rows
 
 
 # ------------------------------------------------------------------ layouts
