@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 
 from nnopt.errors import RunDirError
 from nnopt.lecture import RATES_TRIED, Check, Experiment
-from nnopt.plots import draw_boundary
+from nnopt.plots import draw_boundary, plain_log_ticks
 from nnopt.presets import load_config
 from nnopt.runs import write_text
 from nnopt.schedules import exponential_decay, schedule_numbers
@@ -39,17 +39,6 @@ def _fig(ncols=1, nrows=1, width=5.0, height=3.8) -> tuple[Figure, np.ndarray]:
         wspace=0.32, hspace=0.38,
     )  # fmt: skip
     return fig, np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
-
-
-def _plain_log_ticks(fig: Figure) -> None:
-    """Log axes labelled 0.01, 0.1, 1 in plain text, without minor labels: the mathtext
-    labels matplotlib uses by default cost most of a figure's drawing time."""
-    from matplotlib.ticker import FuncFormatter, NullFormatter
-
-    for ax in fig.axes:
-        if ax.get_yscale() == "log":
-            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-            ax.yaxis.set_minor_formatter(NullFormatter())
 
 
 # ------------------------------------------------------------------ figures
@@ -265,7 +254,7 @@ def figures(experiments: list[Experiment]) -> dict[str, tuple[str, Figure]]:
 
 
 def png_bytes(fig: Figure, dpi: int = 96) -> bytes:
-    _plain_log_ticks(fig)
+    plain_log_ticks(fig)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     return buf.getvalue()

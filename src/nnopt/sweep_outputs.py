@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import textwrap
 import warnings
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from nnopt.errors import RunDirError
+from nnopt.plots import plain_log_ticks
 from nnopt.runs import write_text
 from nnopt.sweep import Point, PointResult, point_key
 
@@ -244,12 +246,16 @@ def figure_boundaries(points: list[Point], results: list[PointResult], limit: in
     by_index = {p.index: p for p in points}
     cols = min(4, len(firsts))
     rows = -(-len(firsts) // cols)
-    fig = Figure(figsize=(3.3 * cols, 3.3 * rows), layout="constrained")
+    # Fixed margins: a layout engine would measure the labels of every panel again.
+    width, height = 3.3 * cols, 3.3 * rows
+    fig = Figure(figsize=(width, height))
+    fig.subplots_adjust(left=0.45 / width, right=1 - 0.15 / width, bottom=0.35 / height,
+                        top=1 - 0.3 / height, wspace=0.3, hspace=0.3)  # fmt: skip
     axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
     for ax, r in zip(axes, firsts):
         training = Training(by_index[r.index].config)
         shell = _Shell(training)
-        draw_boundary(ax, shell, r.params, _label(r.settings), grid_step=0.03)
+        draw_boundary(ax, shell, r.params, textwrap.fill(_label(r.settings), 36), grid_step=0.03)
         ax.set(xlabel="", ylabel="")
         ax.title.set_fontsize(8)
     for ax in axes[len(firsts) :]:
@@ -283,6 +289,7 @@ def save_figures(out: Path, points: list[Point], results: list[PointResult], tab
         figs["boundaries"] = figure_boundaries(points, results)
     names = []
     for stem, fig in figs.items():
+        plain_log_ticks(fig)
         path = out / f"{stem}.png"
         try:
             fig.savefig(path, dpi=100)
