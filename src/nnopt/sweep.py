@@ -258,8 +258,8 @@ class Batch:
             np.stack([s.params for s in starts]),
             {k: np.array([n[k] for n in opt_numbers], np.float32) for k in opt_numbers[0]},
         )
-        # Most batches (one MLP, one dataset) train with the configurations as the last axis;
-        # the others as jax.vmap of the single-run chunk.
+        # Small networks on one dataset train with the configurations as the last axis
+        # (nnopt.lanes); the others as jax.vmap of the single-run chunk.
         self.lanes = lanes.supports(self.structure, self.shared_data, self.numbers["shuffle_seed"])
         if self.lanes:
             self.state = lanes.state_to_lanes(self.state, self.structure)

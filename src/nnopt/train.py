@@ -255,11 +255,16 @@ def select_batch(structure: Structure, data: DeviceData, step, numbers, order=No
         x = jax.lax.dynamic_slice_in_dim(data.x_batches, start, b)
         y = jax.lax.dynamic_slice_in_dim(data.y_batches, start, b)
         return x, y, ((start + jnp.arange(b)) < n).astype(jnp.float32)
-    per_epoch = -(-n // b)
+    per_epoch = batches_per_epoch(structure)
     if order is None:
         order = epoch_order(structure, numbers, step // per_epoch)
     rows = jax.lax.dynamic_slice_in_dim(order, (step % per_epoch) * b, b)
     return data.x_batches[rows], data.y_batches[rows], (rows < n).astype(jnp.float32)
+
+
+def batches_per_epoch(structure: Structure) -> int:
+    """ceil(N / B): an epoch's batches, the last one short when B does not divide N."""
+    return -(-structure.n_train // structure.batch_size)
 
 
 def epoch_order(structure: Structure, numbers: dict, epoch) -> jax.Array:
@@ -275,7 +280,7 @@ def first_order(structure: Structure, numbers: dict, step) -> jax.Array:
     shuffling (any step, so a resumed run continues its epoch), else a placeholder."""
     if structure.batching != "shuffle":
         return jnp.zeros((), jnp.int32)
-    per_epoch = -(-structure.n_train // structure.batch_size)
+    per_epoch = batches_per_epoch(structure)
     return epoch_order(structure, numbers, step // per_epoch)
 
 
@@ -284,7 +289,7 @@ def next_order(structure: Structure, numbers: dict, step, order) -> jax.Array:
     (Drawing a permutation costs far more than an update of the lecture's networks.)"""
     if structure.batching != "shuffle":
         return order
-    per_epoch = -(-structure.n_train // structure.batch_size)
+    per_epoch = batches_per_epoch(structure)
     return jax.lax.cond(
         step % per_epoch == 0,
         lambda: epoch_order(structure, numbers, step // per_epoch),
