@@ -88,12 +88,12 @@ def to_lanes(flat, structure: Structure) -> dict:
     return {k: jnp.asarray(np.moveaxis(v, 0, -1)) for k, v in named.items()}
 
 
-def from_lanes(params: dict, structure: Structure):
-    """``{name: [*shape, C]}`` -> ``[C, n]`` flat parameters (the inverse of :func:`to_lanes`,
-    inside compiled code)."""
+def from_lanes(params: dict, structure: Structure, xp=jnp):
+    """``{name: [*shape, C]}`` -> ``[C, n]`` flat parameters (the inverse of :func:`to_lanes`):
+    inside compiled code with ``xp = jnp``, on the host with ``xp = np``."""
     parts = [params[name] for name, _ in structure.param_shapes]
     size = parts[0].shape[-1]
-    return jnp.concatenate([jnp.moveaxis(p, -1, 0).reshape(size, -1) for p in parts], axis=1)
+    return xp.concatenate([xp.moveaxis(p, -1, 0).reshape(size, -1) for p in parts], axis=1)
 
 
 def _param_sized(structure: Structure) -> Callable[[Any], bool]:
@@ -244,6 +244,4 @@ def _with_fallback(preferred: Callable, plain: Callable) -> Callable:
 def flat_params(state: LanesState, structure: Structure, which: str = "raw") -> np.ndarray:
     """``[C, n]`` float32 parameters (or EMA shadow) of a lanes state, on the host."""
     params = state.ema_params if which == "ema" else state.params
-    parts = [np.asarray(params[name]) for name, _ in structure.param_shapes]
-    size = parts[0].shape[-1]
-    return np.concatenate([np.moveaxis(p, -1, 0).reshape(size, -1) for p in parts], axis=1)
+    return from_lanes({k: np.asarray(v) for k, v in params.items()}, structure, xp=np)

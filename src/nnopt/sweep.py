@@ -187,6 +187,7 @@ class Start:
     """What a batch needs of one configuration: its structure, numbers and first parameters."""
 
     config: Config  # resolved
+    data_key: tuple  # see data_key
     structure: Structure
     numbers: dict[str, np.float32]
     params: np.ndarray  # flat float32
@@ -212,6 +213,7 @@ def starts_of(points: list[Point]) -> tuple[list[Start], dict[tuple, Dataset]]:
         starts.append(
             Start(
                 config,
+                key,
                 structure,
                 number_values(config),
                 flatten(params, structure),
@@ -245,7 +247,7 @@ class Batch:
         self.structure = dataclasses.replace(first.structure, products="dot")
         self.steps = first.config.train.steps
         self.log_every = first.log_every
-        keys = [data_key(s.config) for s in starts]
+        keys = [s.data_key for s in starts]
         on_device: dict[tuple, DeviceData] = {
             k: device_data(first.structure, d) for k, d in datasets.items()
         }
@@ -445,13 +447,7 @@ def run_batch(
     workers = workers or workers_available()
     shards = shards_of(points, workers)
     width = max(len(s) for s in shards)
-    lock = threading.Lock()
-
-    def report(updates: int) -> None:
-        if on_chunk is not None:
-            with lock:
-                on_chunk(updates)
-
+    report = _one_at_a_time(on_chunk)
     if len(shards) == 1:
         return _train_shard(points, width, report, stop)
     # On Ctrl-C (or any error) the other shards stop at their next log point, not at the end.
@@ -478,13 +474,7 @@ def run_groups(
 
     On Ctrl-C (or an error) the groups under way stop at their next log point.
     """
-    lock = threading.Lock()
-
-    def report(updates: int) -> None:
-        if on_chunk is not None:
-            with lock:
-                on_chunk(updates)
-
+    report = _one_at_a_time(on_chunk)
     stop = threading.Event()
     pool = ThreadPoolExecutor(max(1, at_once))
     try:
@@ -503,6 +493,18 @@ def groups_at_once(groups: list[list[Point]], limit: int | None = None) -> int:
     limit = limit if limit is not None else int(0.7 * available_bytes())
     needs = sorted((estimate_bytes(g) for g in groups), reverse=True)
     return 2 if len(needs) > 1 and needs[0] + needs[1] <= limit else 1
+
+
+def _one_at_a_time(on_chunk: Callable[[int], None] | None) -> Callable[[int], None]:
+    """``on_chunk`` behind a lock (threads report progress), or a no-op without one."""
+    lock = threading.Lock()
+
+    def report(updates: int) -> None:
+        if on_chunk is not None:
+            with lock:
+                on_chunk(updates)
+
+    return report
 
 
 class _Stopped(Exception):
