@@ -25,7 +25,7 @@ def one_run() -> dict:
         env = {k: v for k, v in os.environ.items() if not k.startswith("JAX_COMPILATION_CACHE")}
         start = time.perf_counter()
         proc = subprocess.run(
-            [sys.executable, "-m", "nnopt.cli", "lecture", "--json", "--out", tmp],
+            [sys.executable, "-m", "nnopt.cli.main", "lecture", "--json", "--out", tmp],
             capture_output=True, text=True, env=env, check=True,
         )  # fmt: skip
         wall = time.perf_counter() - start

@@ -3,7 +3,7 @@
 Run: python bench/bench_sweep.py [--steps N] [--sizes 1,8,64,256,1024]
 
 Every size is a sweep over seeds and learning rates of the preset circle-l2, all numbers,
-so each size trains as one compiled batch (nnopt.lanes: the configurations as the last
+so each size trains as one compiled batch (nnopt.engine.lanes: the configurations as the last
 axis of every parameter). Times are warm
 (the batch program compiled by a first, short run of the same size) and include building
 the batch (data, initial parameters, optimizer states). The single run is nnopt's ordinary
@@ -16,10 +16,10 @@ import argparse
 import time
 
 import nnopt  # noqa: F401  (sets the XLA flags before JAX starts)
-from nnopt.config import apply_overrides
-from nnopt.presets import load_config, read_raw
-from nnopt.sweep import available_bytes, estimate_bytes, grid_points, run_batch
-from nnopt.train import Training
+from nnopt.config.schema import apply_overrides
+from nnopt.config.presets import load_config, read_raw
+from nnopt.engine.sweep.run import available_bytes, estimate_bytes, grid_points, run_batch
+from nnopt.engine.training import Training
 
 
 def points(n: int, steps: int):

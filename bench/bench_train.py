@@ -44,8 +44,8 @@ SMALL_LOOPS_FLAG = "--xla_backend_extra_options=xla_cpu_small_while_loop_byte_th
 
 
 def load(steps: int):
-    from nnopt.config import resolve
-    from nnopt.presets import load_config
+    from nnopt.config.schema import resolve
+    from nnopt.config.presets import load_config
 
     return resolve(load_config(PRESET, [f"train.steps={steps}"]))
 
@@ -55,7 +55,7 @@ def load(steps: int):
 
 def nnopt_run(config):
     """Training(config).run(); returns (seconds for Training(), seconds for run(), result)."""
-    from nnopt.train import Training
+    from nnopt.engine.training import Training
 
     t0 = time.perf_counter()
     training = Training(config)
@@ -68,7 +68,7 @@ def nnopt_run(config):
 def cold_child(steps: int) -> None:
     """Runs in a fresh interpreter: imports first (not timed), then one timed Training + run."""
     import nnopt  # noqa: F401  (imports jax, optax)
-    import nnopt.train  # noqa: F401
+    import nnopt.engine.training  # noqa: F401
 
     config = load(steps)
     t_init, t_run, result = nnopt_run(config)
@@ -158,7 +158,7 @@ def numpy_train(params: dict, x_train, y_train, steps, batch, log_every, lr, reg
 
 
 def numpy_reference(config, params):
-    from nnopt.train import build_dataset
+    from nnopt.engine.training import build_dataset
 
     ds = build_dataset(config)
     c = config
@@ -177,7 +177,7 @@ def make_jax_reference(config):
     import jax.numpy as jnp
     import optax
 
-    from nnopt.train import build_dataset
+    from nnopt.engine.training import build_dataset
 
     c = config
     ds = build_dataset(c)
@@ -237,7 +237,7 @@ def rel(a: float, b: float) -> float:
 
 def check(steps: int) -> bool:
     """Same initial parameters, ``steps`` updates: NumPy and JAX loops against nnopt."""
-    from nnopt.train import initial_params
+    from nnopt.engine.training import initial_params
 
     config = load(steps)
     params = initial_params(config)
@@ -325,7 +325,7 @@ def main(argv=None) -> int:
     import jax
 
     import nnopt
-    from nnopt.train import initial_params
+    from nnopt.engine.training import initial_params
 
     print(f"nnopt {nnopt.__version__}, jax {jax.__version__} ({jax.default_backend()}), "
           f"numpy {np.__version__}, python {sys.version.split()[0]}, {os.cpu_count()} cpus")  # fmt: skip

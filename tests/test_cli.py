@@ -10,8 +10,8 @@ import tomllib
 import numpy as np
 import pytest
 
-from nnopt.cli import main
-from nnopt.presets import load_config, preset_names
+from nnopt.cli.main import main
+from nnopt.config.presets import load_config, preset_names
 
 LECTURE_PRESETS = {
     "yogurt-mse",
@@ -129,7 +129,7 @@ def test_init_from_json_and_npz_gives_the_hand_computed_step(capsys, tmp_path):
         capsys, "run", "yogurt-mse", "--init", "start.npz", "--set", "train.steps=1", "--json"
     )
     payload = last_json(out)
-    from nnopt.data import yogurt
+    from nnopt.core.data import yogurt
 
     x, y = yogurt()
     w = np.array([[0.5], [2.0]])
@@ -242,7 +242,7 @@ def test_interrupt_then_resume_is_bit_identical(capsys, tmp_path, monkeypatch):
     _, out, _ = run_cli(capsys, "run", "circle-modular", *args, "--out", "full", "--json")
     full = last_json(out)
 
-    from nnopt.train import Training
+    from nnopt.engine.training import Training
 
     original = Training.advance
 
@@ -265,7 +265,7 @@ def test_interrupt_then_resume_is_bit_identical(capsys, tmp_path, monkeypatch):
 
 def test_no_traceback_from_a_real_process(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "nnopt.cli", "run", "circle", "--set", "optimizer.learning_rate=-1"],
+        [sys.executable, "-m", "nnopt.cli.main", "run", "circle", "--set", "optimizer.learning_rate=-1"],
         capture_output=True,
         text=True,
         cwd=tmp_path,

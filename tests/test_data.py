@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from nnopt import data
+from nnopt.core import data
 from nnopt.errors import DataError
 
 # ------------------------------------------------------------------ the lecture's datasets

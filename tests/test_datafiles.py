@@ -9,12 +9,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nnopt.cli import main
-from nnopt.config import config_from_dict, resolve
-from nnopt.datafiles import load_dataset, read_feature_rows
+from nnopt.cli.main import main
+from nnopt.config.schema import config_from_dict, resolve
+from nnopt.inputs.datafiles import load_dataset, read_feature_rows
 from nnopt.errors import ConfigError, DataError
-from nnopt.presets import load_config
-from nnopt.train import Training
+from nnopt.config.presets import load_config
+from nnopt.engine.training import Training
 
 
 @pytest.fixture(autouse=True)

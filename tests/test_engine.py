@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from nnopt.errors import ConfigError, DivergenceError
-from nnopt.presets import load_config, preset_names
-from nnopt.train import Training, select_batch, summary_line, train
+from nnopt.config.presets import load_config, preset_names
+from nnopt.engine.training import Training, select_batch, summary_line, train
 from numpy_reference import np_forward
 
 # ------------------------------------------------------------------ helpers
@@ -323,7 +323,7 @@ def test_training_draws_each_shuffled_epoch_once_and_reads_it_like_select_batch(
     # The loop carries an epoch's order and draws the next one when an epoch opens; chunks
     # of 13 updates start in the middle of 43-update epochs. Reference: every update's rows
     # from select_batch alone (which draws the order itself), trained by train_step.
-    from nnopt.train import train_step
+    from nnopt.engine.training import train_step
 
     cfg = ["data.batching=shuffle", "train.batch_size=7", "train.steps=100",
            "train.log_every=13", "optimizer.learning_rate=0.01"]  # fmt: skip
@@ -427,7 +427,7 @@ def test_every_docstring_example_in_the_package_runs():
     import nnopt
 
     failures, tried = 0, 0
-    for info in pkgutil.iter_modules(nnopt.__path__, "nnopt."):
+    for info in pkgutil.walk_packages(nnopt.__path__, "nnopt."):
         module = importlib.import_module(info.name)
         result = doctest.testmod(module, verbose=False, report=False)
         failures, tried = failures + result.failed, tried + result.attempted

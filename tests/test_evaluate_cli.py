@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file
 
-from nnopt.cli import main
-from nnopt.data import make_dataset
-from nnopt.inference import Predictor, open_run, read_run_config, run_model
-from nnopt.runs import checkpoints
+from nnopt.cli.main import main
+from nnopt.core.data import make_dataset
+from nnopt.engine.restore import Predictor, open_run, read_run_config, run_model
+from nnopt.outputs.run_dir import checkpoints
 
 DIGITS_SHORT = ["train.steps=600", "train.log_every=100", "train.checkpoint_every=200"]
 
@@ -155,7 +155,7 @@ def test_predict_applies_the_runs_standardization_to_new_rows(capsys, tmp_path):
     got = np.array([float(line.split(",")[1]) for line in out[1:]])
     predictor = Predictor.open(tmp_path / "runs/reg")
     mean, std = np.array(predictor.inputs.columns.mean), np.array(predictor.inputs.columns.std)
-    from nnopt.evaluate import predict
+    from nnopt.engine.evaluate import predict
 
     want = predict(predictor.model.structure, predictor.params, ((x[:5] - mean) / std))[:, 0]
     np.testing.assert_allclose(got, want, rtol=1e-5)
@@ -172,7 +172,7 @@ def test_predict_applies_the_runs_standardization_to_new_rows(capsys, tmp_path):
 def test_watch_evaluates_each_checkpoint_while_another_process_trains(capsys, tmp_path):
     """The course's two terminals: training saves checkpoints, the test script picks them up."""
     trainer = subprocess.Popen(
-        [sys.executable, "-m", "nnopt.cli", "run", "digits", "--out", "runs/live", "--quiet",
+        [sys.executable, "-m", "nnopt.cli.main", "run", "digits", "--out", "runs/live", "--quiet",
          *sets("train.steps=900", "train.log_every=150", "train.checkpoint_every=300")],
         cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
@@ -204,7 +204,7 @@ def test_watch_a_finished_run_stops_and_a_missing_one_times_out(digits_run, caps
 
 
 def test_run_model_needs_only_the_run_folder(digits_run):
-    from nnopt.inference import read_inputs, shape_only
+    from nnopt.engine.restore import read_inputs, shape_only
 
     inputs = read_inputs(digits_run)
     assert inputs.columns.features == tuple(f"x{j}" for j in range(64))

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file
 
-from nnopt.runs import checkpoints
+from nnopt.outputs.run_dir import checkpoints
 
 # A run slow enough to be killed in the middle: 40 checkpoints over a few seconds.
 RUN = [
@@ -43,7 +43,7 @@ def env(tmp_path_factory):
 
 
 def nnopt(args, env, cwd, **kw):
-    return subprocess.Popen([sys.executable, "-m", "nnopt.cli", *args], env=env, cwd=cwd,
+    return subprocess.Popen([sys.executable, "-m", "nnopt.cli.main", *args], env=env, cwd=cwd,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)  # fmt: skip
 
 
@@ -170,7 +170,7 @@ def test_ctrl_c_stops_a_sweep_on_threads_promptly(tmp_path, env):
 
 
 def test_a_corrupted_checkpoint_falls_back_to_the_previous_one(tmp_path, capsys):
-    from nnopt.cli import main
+    from nnopt.cli.main import main
 
     os.chdir(tmp_path)
     args = ["gd-rate-0.2", "--set", "train.checkpoint_every=10", "--quiet"]

@@ -8,8 +8,8 @@ from html.parser import HTMLParser
 import numpy as np
 import pytest
 
-from nnopt.cli import main
-from nnopt.lecture import PARTS, run_lecture
+from nnopt.cli.main import main
+from nnopt.engine.lecture import PARTS, run_lecture
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,8 @@ import numpy as np
 import optax
 import pytest
 
-from nnopt import ema, losses, model, regularizers, schedules
-from nnopt.tf1_random import philox4x32, tf1_random_normal
+from nnopt.core import ema, losses, model, regularizers, schedules
+from nnopt.core.tf1_random import philox4x32, tf1_random_normal
 from numpy_reference import (  # noqa: F401
     NP_ACT,
     NP_OUT,

@@ -9,13 +9,13 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from nnopt import data
-from nnopt.cli import main
+from nnopt.core import data
+from nnopt.cli.main import main
 from nnopt.errors import DataError
-from nnopt.evaluate import class_probabilities, confusion_matrix, predicted_classes
-from nnopt.losses import softmax_cross_entropy
-from nnopt.presets import load_config
-from nnopt.train import Training
+from nnopt.engine.evaluate import class_probabilities, confusion_matrix, predicted_classes
+from nnopt.core.losses import softmax_cross_entropy
+from nnopt.config.presets import load_config
+from nnopt.engine.training import Training
 
 
 @pytest.fixture(autouse=True)
@@ -98,8 +98,8 @@ def test_spiral3_run_writes_class_regions_and_a_confusion_matrix(capsys, tmp_pat
 
 def test_boundary_regions_take_the_colour_of_their_class():
     """Each region of the argmax map is filled with the colour of its class's points."""
-    from nnopt.plots import figure_boundary
-    from nnopt.train import train
+    from nnopt.outputs.plots import figure_boundary
+    from nnopt.engine.training import train
 
     result = train(load_config("spiral3", ["train.steps=50", "ema.enabled=false"]))
     fig = figure_boundary(result)

@@ -16,11 +16,11 @@ import jax
 import numpy as np
 import pytest
 
-from nnopt import lanes
-from nnopt.cli import main
+from nnopt.engine import lanes
+from nnopt.cli.main import main
 from nnopt.errors import ConfigError
-from nnopt.presets import read_raw
-from nnopt.sweep import (
+from nnopt.config.presets import read_raw
+from nnopt.engine.sweep.run import (
     SHARD_MOST,
     Batch,
     compiled_batch_chunk,
@@ -34,14 +34,14 @@ from nnopt.sweep import (
     shards_of,
     split_values,
 )
-from nnopt.train import train
+from nnopt.engine.training import train
 
 SHORT = ["train.steps=600", "train.log_every=200"]
 
 
 def points_of(preset, grid_texts, seeds=1, sets=SHORT):
     raw, label = read_raw(preset)
-    from nnopt.config import apply_overrides
+    from nnopt.config.schema import apply_overrides
 
     return grid_points(apply_overrides(raw, sets), parse_grid(grid_texts), seeds, label)
 
@@ -275,7 +275,7 @@ def test_sweep_table_in_the_toml_file(capsys, in_tmp):
 
 
 def test_an_interrupted_sweep_resumes_without_retraining(capsys, in_tmp, monkeypatch):
-    import nnopt.sweep as sweep
+    import nnopt.engine.sweep.run as sweep
 
     real = sweep.run_batch
     trained = []
@@ -346,7 +346,7 @@ def test_bad_sweeps_are_one_line_exit_2_and_nothing_written(capsys, in_tmp, argv
 
 
 def test_a_sweep_too_big_for_memory_is_refused_before_training(capsys, in_tmp, monkeypatch):
-    import nnopt.sweep as sweep
+    import nnopt.engine.sweep.run as sweep
 
     monkeypatch.setattr(sweep, "available_bytes", lambda: 10_000_000)
     code, _, err = run_cli(capsys, "sweep", "circle-l2", "--seeds", "64")

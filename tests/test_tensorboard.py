@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from nnopt.cli import main
-from nnopt.tensorboard import scalar_tags
+from nnopt.cli.main import main
+from nnopt.outputs.tensorboard import scalar_tags
 
 
 @pytest.fixture(autouse=True)

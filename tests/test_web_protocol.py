@@ -11,11 +11,11 @@ import tomllib
 import numpy as np
 import pytest
 
-from nnopt.config import config_from_dict
+from nnopt.config.schema import config_from_dict
 from nnopt.errors import ConfigError, NnoptError
-from nnopt.losses import LOSSES
-from nnopt.optimizers import OPTIMIZERS
-from nnopt.presets import preset_text
+from nnopt.core.losses import LOSSES
+from nnopt.core.optimizers import OPTIMIZERS
+from nnopt.config.presets import preset_text
 from nnopt.web import protocol
 from nnopt.web.protocol import LIMITS, ProtocolError
 

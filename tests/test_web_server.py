@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 from websockets.sync.client import connect
 
-from nnopt.cli import main
+from nnopt.cli.main import main
 from nnopt.web.protocol import CHUNK, LIMITS
 from nnopt.web.server import Registry, ServerThread, bind_socket, create_app
 

@@ -4,6 +4,6 @@
   into config dicts (pure, no I/O);
 - :mod:`nnopt.web.session`: one tab's race of trainings and the snapshots it streams;
 - :mod:`nnopt.web.server`: the Starlette app (page, websocket, CSV upload) on uvicorn;
-- :mod:`nnopt.web.cli`: the ``serve`` sub-command;
+- :mod:`nnopt.cli.serve`: the ``serve`` sub-command;
 - ``static/``: the page itself (vanilla JS and canvas, no build step, no CDN).
 """

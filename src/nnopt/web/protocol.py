@@ -40,14 +40,14 @@ from typing import Any
 import numpy as np
 import tomli_w
 
-from nnopt.config import Config, config_from_dict, config_to_dict, resolve
-from nnopt.data import DATASETS
+from nnopt.config.schema import Config, config_from_dict, config_to_dict, resolve
+from nnopt.core.data import DATASETS
 from nnopt.errors import NnoptError
-from nnopt.losses import LOSSES
-from nnopt.model import ACTIVATIONS, INITIALIZERS, parameter_count
-from nnopt.optimizers import OPTIMIZERS
-from nnopt.regularizers import REGULARIZERS
-from nnopt.schedules import SCHEDULES
+from nnopt.core.losses import LOSSES
+from nnopt.core.model import ACTIVATIONS, INITIALIZERS, parameter_count
+from nnopt.core.optimizers import OPTIMIZERS
+from nnopt.core.regularizers import REGULARIZERS
+from nnopt.core.schedules import SCHEDULES
 
 
 class ProtocolError(NnoptError):

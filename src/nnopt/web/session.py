@@ -18,12 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from nnopt.config import Config, resolve
-from nnopt.data import DATASETS, Dataset, make_dataset, split
+from nnopt.config.schema import Config, resolve
+from nnopt.core.data import DATASETS, Dataset, make_dataset, split
 from nnopt.errors import DivergenceError
-from nnopt.evaluate import neuron_outputs, unflatten
-from nnopt.model import OUTPUT_ACTIVATIONS
-from nnopt.train import Training, build_dataset, compiled_chunk
+from nnopt.engine.evaluate import neuron_outputs, unflatten
+from nnopt.core.model import OUTPUT_ACTIVATIONS
+from nnopt.engine.training import Training, build_dataset, compiled_chunk
 from nnopt.web import protocol
 from nnopt.web.protocol import CHUNK, LIMITS, SPEEDS, UPLOAD, ProtocolError, Setup
 

@@ -20,11 +20,11 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from nnopt.errors import RunDirError
-from nnopt.lecture import RATES_TRIED, Check, Experiment
-from nnopt.plots import draw_boundary, plain_log_ticks
-from nnopt.presets import load_config
-from nnopt.runs import write_text
-from nnopt.schedules import exponential_decay, schedule_numbers
+from nnopt.engine.lecture import RATES_TRIED, Check, Experiment
+from nnopt.outputs.plots import draw_boundary, plain_log_ticks
+from nnopt.config.presets import load_config
+from nnopt.outputs.run_dir import write_text
+from nnopt.core.schedules import exponential_decay, schedule_numbers
 
 REPORT_FILES = ("report.html", "results.json")  # plus figures/*.png
 
@@ -433,7 +433,7 @@ def write_report(
     for stem, (_, png) in images.items():
         path = out / "figures" / f"{stem}.png"
         try:
-            from nnopt.checkpoint import write_atomic
+            from nnopt.outputs.checkpoint import write_atomic
 
             write_atomic(path, png)
         except OSError as exc:

@@ -30,13 +30,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nnopt.ema import ema_update, training_decay
-from nnopt.evaluate import Structure, unflatten
-from nnopt.losses import LOSSES
-from nnopt.model import OUTPUT_ACTIVATIONS, lanes_logits
-from nnopt.regularizers import weight_penalty
-from nnopt.schedules import exponential_decay
-from nnopt.train import (
+from nnopt.core.ema import ema_update, training_decay
+from nnopt.engine.evaluate import Structure, unflatten
+from nnopt.core.losses import LOSSES
+from nnopt.core.model import OUTPUT_ACTIVATIONS, lanes_logits
+from nnopt.core.regularizers import weight_penalty
+from nnopt.core.schedules import exponential_decay
+from nnopt.engine.training import (
     DeviceData,
     TrainState,
     evaluate_state,

@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import tomli_w
 
-from nnopt.checkpoint import save_checkpoint, write_atomic
-from nnopt.config import Config, config_to_dict
+from nnopt.outputs.checkpoint import save_checkpoint, write_atomic
+from nnopt.config.schema import Config, config_to_dict
 from nnopt.errors import ParamsError, RunDirError
-from nnopt.train import History, TrainResult
+from nnopt.engine.training import History, TrainResult
 
 
 def create_run_dir(path: Path, overwrite: bool = False) -> Path:
@@ -210,7 +210,7 @@ def read_run_config(run_dir: Path) -> Config:
     """The resolved config a run folder was trained with (its config.toml)."""
     import tomllib
 
-    from nnopt.config import config_from_dict, resolve
+    from nnopt.config.schema import config_from_dict, resolve
 
     run_dir = Path(run_dir)
     path = run_dir / "config.toml"
@@ -230,9 +230,9 @@ def resume_training(run_dir: Path):
     """
     import sys
 
-    from nnopt.checkpoint import load_checkpoint
+    from nnopt.outputs.checkpoint import load_checkpoint
     from nnopt.errors import CheckpointError
-    from nnopt.train import Training
+    from nnopt.engine.training import Training
 
     run_dir = Path(run_dir)
     training = Training(read_run_config(run_dir))

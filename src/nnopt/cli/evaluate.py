@@ -90,7 +90,7 @@ def cmd_evaluate(args) -> int:
         return _watch(args)
     if args.interval is not None or args.timeout is not None:
         raise NnoptError("--interval and --timeout go with --watch")
-    from nnopt.inference import choose_weights, find_checkpoint, open_run
+    from nnopt.engine.restore import choose_weights, find_checkpoint, open_run
 
     run = open_run(Path(args.run_dir))
     _warn(run.warnings)
@@ -113,7 +113,7 @@ def _show(run, evaluation, as_json: bool, full: bool) -> None:
     if as_json:
         payload = {"run_dir": str(run.run_dir), **evaluation.as_dict()}
         if evaluation.accuracy is not None:
-            from nnopt.data import columns_of
+            from nnopt.core.data import columns_of
 
             payload["classes"] = list(columns_of(run.dataset).classes)
         print(json.dumps(payload), flush=True)
@@ -143,7 +143,7 @@ def evaluation_lines(run, e) -> list[str]:
     right = int(e.confusion.trace())
     lines.append(f"  accuracy {e.accuracy:.4f} ({right} of {e.rows} right)")
     lines.append("  confusion matrix (rows: true class, columns: predicted class):")
-    from nnopt.data import columns_of
+    from nnopt.core.data import columns_of
 
     names = list(columns_of(run.dataset).classes) or [str(i) for i in range(len(e.confusion))]
     width = max(max(len(n) for n in names), len(str(int(e.confusion.max())))) + 1
@@ -156,8 +156,8 @@ def evaluation_lines(run, e) -> list[str]:
 
 def _watch(args) -> int:
     """Polls the run folder; evaluates each checkpoint not seen yet, oldest first."""
-    from nnopt.inference import checkpoint_step, choose_weights, open_run, split_rows
-    from nnopt.runs import checkpoints
+    from nnopt.engine.restore import checkpoint_step, choose_weights, open_run, split_rows
+    from nnopt.outputs.run_dir import checkpoints
 
     if args.checkpoint != "latest":
         raise NnoptError("--watch evaluates every new checkpoint; leave out --checkpoint")
@@ -226,8 +226,8 @@ def _timed_out(args, run_dir: Path, last: int | None, final: int | None) -> int:
 
 def cmd_predict(args) -> int:
     """Predicts every row of the input file and writes one CSV row per input row."""
-    from nnopt.datafiles import read_feature_rows
-    from nnopt.inference import Predictor
+    from nnopt.inputs.datafiles import read_feature_rows
+    from nnopt.engine.restore import Predictor
 
     predictor = Predictor.open(Path(args.run_dir), args.weights, args.checkpoint)
     x, table = read_feature_rows(args.input, predictor.inputs.columns.features)
@@ -238,7 +238,7 @@ def cmd_predict(args) -> int:
     writer.writerow(header)
     writer.writerows(rows)
     if args.out:
-        from nnopt.runs import write_text
+        from nnopt.outputs.run_dir import write_text
 
         write_text(Path(args.out), text.getvalue())
     else:

@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nnopt.tf1_random import tf1_random_normal
+from nnopt.core.tf1_random import tf1_random_normal
 
 Params = dict[str, jax.Array]
 

@@ -18,11 +18,11 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from nnopt.checkpoint import load_checkpoint
-from nnopt.config import Config
-from nnopt.data import Columns, Dataset, columns_of, standardize, targets_for
+from nnopt.outputs.checkpoint import load_checkpoint
+from nnopt.config.schema import Config
+from nnopt.core.data import Columns, Dataset, columns_of, standardize, targets_for
 from nnopt.errors import DataError, RunDirError
-from nnopt.evaluate import (
+from nnopt.engine.evaluate import (
     Structure,
     class_probabilities,
     confusion_matrix,
@@ -33,8 +33,8 @@ from nnopt.evaluate import (
     predicted_classes,
     unflatten,
 )
-from nnopt.runs import checkpoint_path, checkpoints, read_run_config, write_text
-from nnopt.train import (
+from nnopt.outputs.run_dir import checkpoint_path, checkpoints, read_run_config, write_text
+from nnopt.engine.training import (
     TrainState,
     build_dataset,
     initial_params,
@@ -74,7 +74,7 @@ def inputs_record(config: Config, dataset: Dataset) -> dict:
         "data": {"name": config.data.name},
     }
     if config.data.path:
-        from nnopt.datafiles import file_digest
+        from nnopt.inputs.datafiles import file_digest
 
         record["data"] |= {"path": config.data.path, "sha256": file_digest(config.data.path)}
     return record
@@ -311,7 +311,7 @@ def open_run(run_dir: Path) -> RestoredRun:
     dataset = build_dataset(config)
     warnings = []
     if config.data.path and (run_dir / INPUTS_FILE).is_file():
-        from nnopt.datafiles import display_name, file_digest
+        from nnopt.inputs.datafiles import display_name, file_digest
 
         recorded = read_inputs(run_dir).data_sha256
         if recorded and recorded != file_digest(config.data.path):
@@ -404,7 +404,7 @@ class Predictor:
         label, names = self.inputs.columns.label, self.inputs.columns.classes
         if predictions.classes is None or label not in table.cells or not names:
             return None
-        from nnopt.datafiles import class_name
+        from nnopt.inputs.datafiles import class_name
 
         truth = [class_name(v) for v in table.cells[label]]
         guessed = [names[c] for c in predictions.classes]

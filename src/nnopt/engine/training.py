@@ -22,17 +22,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nnopt.config import Config, optimizer_numbers, resolve
-from nnopt.data import Dataset, make_dataset, standardized, targets_for
-from nnopt.ema import ema_update, training_decay
+from nnopt.config.schema import Config, optimizer_numbers, resolve
+from nnopt.core.data import Dataset, make_dataset, standardized, targets_for
+from nnopt.core.ema import ema_update, training_decay
 from nnopt.errors import ConfigError, DivergenceError, ParamsError
-from nnopt.evaluate import Structure, flatten, metrics_of, unflatten
-from nnopt.evaluate import forward as model_forward
-from nnopt.losses import LOSS_NUMBERS, LOSSES
-from nnopt.model import init_mlp, init_scalar, layer_count, parameter_count
-from nnopt.optimizers import make_optimizer
-from nnopt.regularizers import penalty_scales, weight_penalty
-from nnopt.schedules import exponential_decay, schedule_numbers
+from nnopt.engine.evaluate import Structure, flatten, metrics_of, unflatten
+from nnopt.engine.evaluate import forward as model_forward
+from nnopt.core.losses import LOSS_NUMBERS, LOSSES
+from nnopt.core.model import init_mlp, init_scalar, layer_count, parameter_count
+from nnopt.core.optimizers import make_optimizer
+from nnopt.core.regularizers import penalty_scales, weight_penalty
+from nnopt.core.schedules import exponential_decay, schedule_numbers
 
 
 class TrainState(NamedTuple):
@@ -67,7 +67,7 @@ def build_dataset(config: Config, dataset: Dataset | None = None) -> Dataset:
     if dataset is None and d.path:
         # Reading the user's file here (not in a face) lets resume, evaluate and sweeps
         # rebuild a run's data from its config alone; the module is loaded only for files.
-        from nnopt.datafiles import load_dataset
+        from nnopt.inputs.datafiles import load_dataset
 
         dataset = load_dataset(d.path, d.features, d.label, d.task, d.test_fraction, d.seed)
     elif dataset is None:
@@ -300,7 +300,7 @@ def next_order(structure: Structure, numbers: dict, step, order) -> jax.Array:
 @functools.cache
 def structure_optimizer(structure: Structure):
     """The Optax transformation; its numbers come from the state, so any placeholder builds it."""
-    from nnopt.optimizers import OPTIMIZERS
+    from nnopt.core.optimizers import OPTIMIZERS
 
     spec = OPTIMIZERS[structure.optimizer]
     return make_optimizer(structure.optimizer, {"learning_rate": 1.0, **spec.numbers})
@@ -442,7 +442,7 @@ class Training:
     """A training run in progress: set up from a config, advanced chunk by chunk.
 
     Example:
-      >>> from nnopt.presets import load_config
+      >>> from nnopt.config.presets import load_config
       >>> run = Training(load_config("gd-rate-0.2", ["train.log_every=3"]))
       >>> run.advance()
       3
@@ -611,7 +611,7 @@ def train(config: Config, init_params: dict | None = None, on_chunk=None) -> Tra
     """Trains a config to the end and returns the result; touches no file.
 
     Example:
-      >>> from nnopt.presets import load_config
+      >>> from nnopt.config.presets import load_config
       >>> r = train(load_config("gd-rate-1"))
       >>> [round(float(w), 3) for w in r.history.column("w")[:4]]
       [5.0, -7.0, 5.0, -7.0]

@@ -8,7 +8,7 @@ of one line naming the file, the line (CSV) or row (NPZ), the column and what is
 allowed, so a run that cannot start writes nothing.
 
 This module only reads files; splitting and standardizing are pure functions of
-:mod:`nnopt.data`.
+:mod:`nnopt.core.data`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nnopt.data import Columns, Dataset, split
+from nnopt.core.data import Columns, Dataset, split
 from nnopt.errors import DataError
 
 MIN_ROWS = 2  # one to learn from and one more: anything less is not a dataset

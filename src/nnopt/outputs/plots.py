@@ -10,8 +10,8 @@ import matplotlib
 import numpy as np
 from matplotlib.figure import Figure  # a bare Figure draws with Agg, whatever pyplot's backend
 
-from nnopt.evaluate import predict
-from nnopt.train import TrainResult
+from nnopt.engine.evaluate import predict
+from nnopt.engine.training import TrainResult
 
 RED, BLUE = "#d62728", "#1f77b4"
 

@@ -10,13 +10,13 @@ import tomllib
 from importlib import resources
 from pathlib import Path
 
-from nnopt.config import Config, apply_overrides, config_from_dict
+from nnopt.config.schema import Config, apply_overrides, config_from_dict
 from nnopt.errors import ConfigError
 
 
 def preset_names() -> list[str]:
     """Names of the built-in presets, sorted."""
-    files = resources.files("nnopt").joinpath("presets").iterdir()
+    files = resources.files("nnopt.config").joinpath("presets").iterdir()
     return sorted(f.name[: -len(".toml")] for f in files if f.name.endswith(".toml"))
 
 
@@ -24,7 +24,7 @@ def preset_text(name: str) -> str:
     """The TOML text of a preset."""
     if name not in preset_names():
         raise ConfigError(f"unknown preset {name!r}; presets are {', '.join(preset_names())}")
-    return resources.files("nnopt").joinpath("presets", f"{name}.toml").read_text("utf-8")
+    return resources.files("nnopt.config").joinpath("presets", f"{name}.toml").read_text("utf-8")
 
 
 def _looks_like_path(spec: str) -> bool:

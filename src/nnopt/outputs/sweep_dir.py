@@ -15,9 +15,9 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from nnopt.errors import RunDirError
-from nnopt.plots import plain_log_ticks
-from nnopt.runs import write_text
-from nnopt.sweep import Point, PointResult, point_key
+from nnopt.outputs.plots import plain_log_ticks
+from nnopt.outputs.run_dir import write_text
+from nnopt.engine.sweep.run import Point, PointResult, point_key
 
 HISTORY_COLUMNS = (
     "step", "lr", "batch_loss", "train_loss", "train_reg", "train_total", "train_accuracy",
@@ -239,8 +239,8 @@ _NOT_SETTINGS = (
 
 def figure_boundaries(points: list[Point], results: list[PointResult], limit: int = 16) -> Figure:
     """Small multiples of decision boundaries (2-D classification data), first seed of each setting."""
-    from nnopt.plots import draw_boundary
-    from nnopt.train import Training
+    from nnopt.outputs.plots import draw_boundary
+    from nnopt.engine.training import Training
 
     firsts = [group[0] for group in _by_setting(results).values()][:limit]
     by_index = {p.index: p for p in points}

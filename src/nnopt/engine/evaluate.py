@@ -13,9 +13,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nnopt.losses import LOSSES
-from nnopt.model import mlp_forward, scalar_forward
-from nnopt.regularizers import weight_penalty
+from nnopt.core.losses import LOSSES
+from nnopt.core.model import mlp_forward, scalar_forward
+from nnopt.core.regularizers import weight_penalty
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,7 @@ def neuron_outputs(structure: Structure, params: dict, x) -> list[np.ndarray]:
     scalar model has no neurons: its one entry is the prediction ``w`` per row.
 
     Example:
-      >>> from nnopt.model import init_mlp
+      >>> from nnopt.core.model import init_mlp
       >>> p = init_mlp((2, 3, 1), seed=0)
       >>> s = Structure("mlp", (2, 3, 1), "relu", "linear", (("b1", (3,)), ("b2", (1,)),
       ...     ("w1", (2, 3)), ("w2", (3, 1))), "mse", "sgd", 1, "cyclic", 1, 0, "binary")
@@ -166,7 +166,7 @@ def _layer_outputs_fn(activation: str, output_activation: str):
     so configurations that differ in loss or optimizer share it."""
     key = (activation, output_activation)
     if key not in _LAYER_OUTPUTS_CACHE:
-        from nnopt.model import ACTIVATIONS, OUTPUT_ACTIVATIONS
+        from nnopt.core.model import ACTIVATIONS, OUTPUT_ACTIVATIONS
 
         hidden, last = ACTIVATIONS[activation], OUTPUT_ACTIVATIONS[output_activation]
 

@@ -35,7 +35,7 @@ def _fmt(v: float) -> str:
 
 
 def cmd_presets(args) -> int:
-    from nnopt.presets import preset_descriptions, preset_text
+    from nnopt.config.presets import preset_descriptions, preset_text
 
     if args.show:
         sys.stdout.write(preset_text(args.show))
@@ -68,7 +68,7 @@ def _progress(total: int, start: int, quiet: bool):
 
 
 def _human_summary(result, payload: dict) -> list[str]:
-    from nnopt.train import summary_line
+    from nnopt.engine.training import summary_line
 
     f = result.final
     lines = [f"{result.config.name}: {summary_line(result.config)}, {result.steps} steps"]
@@ -105,7 +105,7 @@ def _train_in_folder(training, run_dir: Path, args, checkpoint_every: int) -> in
     (and TensorBoard events with ``--tensorboard``)."""
     events = None
     if getattr(args, "tensorboard", False):
-        from nnopt.tensorboard import EventLog
+        from nnopt.outputs.tensorboard import EventLog
 
         events = EventLog(run_dir, rows_written=len(training.history.rows))
     try:
@@ -116,8 +116,8 @@ def _train_in_folder(training, run_dir: Path, args, checkpoint_every: int) -> in
 
 
 def _train_and_write(training, run_dir: Path, args, checkpoint_every: int, events) -> int:
-    from nnopt.plots import save_run_figures
-    from nnopt.runs import summary, write_checkpoint, write_history, write_steps, write_summary
+    from nnopt.outputs.plots import save_run_figures
+    from nnopt.outputs.run_dir import summary, write_checkpoint, write_history, write_steps, write_summary
 
     total = training.config.train.steps
     bar = _progress(total, training.step, args.json or args.quiet)
@@ -168,7 +168,7 @@ def _train_and_write(training, run_dir: Path, args, checkpoint_every: int, event
 
 
 def _save_progress(training, run_dir: Path) -> None:
-    from nnopt.runs import write_checkpoint, write_history, write_steps
+    from nnopt.outputs.run_dir import write_checkpoint, write_history, write_steps
 
     write_history(run_dir, training.history)
     write_steps(run_dir, training.history)
@@ -176,13 +176,13 @@ def _save_progress(training, run_dir: Path) -> None:
 
 
 def cmd_run(args) -> int:
-    from nnopt.presets import load_config
-    from nnopt.runs import create_run_dir, read_params_file, write_config
-    from nnopt.train import Training
+    from nnopt.config.presets import load_config
+    from nnopt.outputs.run_dir import create_run_dir, read_params_file, write_config
+    from nnopt.engine.training import Training
 
     config = load_config(args.config, args.set or [])
     if getattr(args, "tensorboard", False):
-        from nnopt.tensorboard import require_tensorboard
+        from nnopt.outputs.tensorboard import require_tensorboard
 
         require_tensorboard()
     init = read_params_file(args.init) if args.init else None
@@ -192,18 +192,18 @@ def cmd_run(args) -> int:
     )
     # The starting state first (it may come from --init): `nnopt resume` can then always go
     # on from a checkpoint, however early the run is stopped.
-    from nnopt.runs import write_checkpoint
+    from nnopt.outputs.run_dir import write_checkpoint
 
     write_checkpoint(run_dir, training.state)
     write_config(run_dir, training.config)
-    from nnopt.inference import write_inputs
+    from nnopt.engine.restore import write_inputs
 
     write_inputs(run_dir, training.config, training.dataset)  # what predict needs
     return _train_in_folder(training, run_dir, args, training.config.train.checkpoint_every)
 
 
 def cmd_resume(args) -> int:
-    from nnopt.runs import resume_training
+    from nnopt.outputs.run_dir import resume_training
 
     run_dir = Path(args.run_dir)
     training = resume_training(run_dir)
@@ -216,18 +216,18 @@ def cmd_resume(args) -> int:
 
 
 def cmd_lecture(args) -> int:
-    from nnopt.lecture import PARTS
+    from nnopt.engine.lecture import PARTS
 
     unknown = [n for n in args.only or [] if n not in PARTS]
     if unknown:
         raise NnoptError(f"unknown --only name {unknown[0]!r}; choose from {', '.join(PARTS)}")
     out = Path(args.out)
-    from nnopt.report import check_writable
+    from nnopt.outputs.report import check_writable
 
     check_writable(out)  # before any training
     compile_seconds = _compile_timer()
-    from nnopt.lecture import run_lecture
-    from nnopt.report import terminal_table, write_report
+    from nnopt.engine.lecture import run_lecture
+    from nnopt.outputs.report import terminal_table, write_report
 
     t_import = time.perf_counter()
     quiet = args.json or args.quiet
@@ -253,7 +253,7 @@ def cmd_lecture(args) -> int:
     }
     write_report_timing(paths["results.json"], timing)
     if args.json:
-        from nnopt.report import results
+        from nnopt.outputs.report import results
 
         print(
             json.dumps(
@@ -285,7 +285,7 @@ def _compile_timer():
 
 
 def write_report_timing(path: Path, timing: dict) -> None:
-    from nnopt.runs import write_text
+    from nnopt.outputs.run_dir import write_text
 
     payload = json.loads(path.read_text("utf-8"))
     payload["timing_seconds"] = timing
@@ -297,7 +297,7 @@ def write_report_timing(path: Path, timing: dict) -> None:
 
 # Faces that live in their own modules: each has ``register(subparsers)``, which adds its
 # sub-command with ``set_defaults(fn=...)``. Keep their module-level imports light.
-COMMAND_MODULES = ("nnopt.sweep_cli", "nnopt.web.cli", "nnopt.inference_cli")
+COMMAND_MODULES = ("nnopt.cli.sweep", "nnopt.cli.serve", "nnopt.cli.evaluate")
 
 
 def _register_extra_commands(sub) -> None:

@@ -5,7 +5,7 @@ Engine layer: :func:`run_lecture` trains the lecture's presets (the same ones
 values: the runs and a list of :class:`Check` comparing the lecture's printed
 number with nnopt's at the lecture's printed precision. Misses are reported with
 their cause, never tuned away. Figures and the report are drawn by
-:mod:`nnopt.report`.
+:mod:`nnopt.outputs.report`.
 """
 
 from __future__ import annotations
@@ -19,14 +19,14 @@ from typing import Any
 import jax.numpy as jnp
 import numpy as np
 
-from nnopt.config import Config
-from nnopt.data import circle
-from nnopt.ema import ema_decay, ema_update
-from nnopt.evaluate import accuracy, predict
-from nnopt.losses import cross_entropy_of
-from nnopt.model import OUTPUT_ACTIVATIONS, layer_count, parameter_count
-from nnopt.presets import load_config
-from nnopt.train import TrainResult, train
+from nnopt.config.schema import Config
+from nnopt.core.data import circle
+from nnopt.core.ema import ema_decay, ema_update
+from nnopt.engine.evaluate import accuracy, predict
+from nnopt.core.losses import cross_entropy_of
+from nnopt.core.model import OUTPUT_ACTIVATIONS, layer_count, parameter_count
+from nnopt.config.presets import load_config
+from nnopt.engine.training import TrainResult, train
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ def analyze_network_size(exp: Experiment) -> None:
 
 
 def analyze_activations(exp: Experiment) -> None:
-    from nnopt.model import ACTIVATIONS
+    from nnopt.core.model import ACTIVATIONS
 
     z = np.linspace(-6, 6, 241, dtype=np.float32)
     exp.values["z"] = z

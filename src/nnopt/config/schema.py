@@ -15,13 +15,13 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
-from nnopt.data import DATASETS
+from nnopt.core.data import DATASETS
 from nnopt.errors import ConfigError
-from nnopt.losses import LOSSES
-from nnopt.model import ACTIVATIONS, INITIALIZERS, OUTPUT_ACTIVATIONS
-from nnopt.optimizers import OPTIMIZER_NUMBERS, OPTIMIZERS
-from nnopt.regularizers import REGULARIZERS
-from nnopt.schedules import SCHEDULES
+from nnopt.core.losses import LOSSES
+from nnopt.core.model import ACTIVATIONS, INITIALIZERS, OUTPUT_ACTIVATIONS
+from nnopt.core.optimizers import OPTIMIZER_NUMBERS, OPTIMIZERS
+from nnopt.core.regularizers import REGULARIZERS
+from nnopt.core.schedules import SCHEDULES
 
 
 @dataclass(frozen=True)

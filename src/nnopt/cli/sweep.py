@@ -41,9 +41,9 @@ def register(sub) -> None:
 
 def sweep_spec(args) -> tuple[dict, dict, int, str]:
     """(base raw config, grid, seeds, label) from the base file's [sweep] table and the arguments."""
-    from nnopt.config import apply_overrides
-    from nnopt.presets import read_raw
-    from nnopt.sweep import parse_grid
+    from nnopt.config.schema import apply_overrides
+    from nnopt.config.presets import read_raw
+    from nnopt.engine.sweep.run import parse_grid
 
     raw, label = read_raw(args.config)
     table = raw.get("sweep", {})
@@ -77,7 +77,7 @@ def _open_out(path: Path, spec: dict) -> tuple[Path, bool]:
     A folder holding the same sweep (same sweep.json) is resumed; another existing folder is
     left alone and a new name (``DIR-2`` ...) is taken.
     """
-    from nnopt.runs import create_run_dir
+    from nnopt.outputs.run_dir import create_run_dir
 
     for n in range(1, 10_000):
         candidate = path if n == 1 else path.with_name(f"{path.name}-{n}")
@@ -97,8 +97,8 @@ def _open_out(path: Path, spec: dict) -> tuple[Path, bool]:
 def cmd_sweep(args) -> int:
     from tqdm import tqdm
 
-    from nnopt.runs import write_text
-    from nnopt.sweep import (
+    from nnopt.outputs.run_dir import write_text
+    from nnopt.engine.sweep.run import (
         check_memory,
         grid_points,
         group_points,
@@ -108,7 +108,7 @@ def cmd_sweep(args) -> int:
         run_groups,
         shards_of,
     )
-    from nnopt.sweep_outputs import (
+    from nnopt.outputs.sweep_dir import (
         load_point,
         save_figures,
         save_point,
@@ -155,7 +155,7 @@ def cmd_sweep(args) -> int:
 
     try:
         if args.backend == "ray":
-            from nnopt.sweep_ray import run_on_ray
+            from nnopt.engine.sweep.ray_backend import run_on_ray
 
             def done(batch_results):
                 keep(batch_results)

@@ -29,8 +29,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nnopt import lanes
-from nnopt.config import (
+from nnopt.engine import lanes
+from nnopt.config.schema import (
     Config,
     apply_overrides,
     config_from_dict,
@@ -39,10 +39,10 @@ from nnopt.config import (
     parse_override,
     resolve,
 )
-from nnopt.data import Dataset
+from nnopt.core.data import Dataset
 from nnopt.errors import ConfigError
-from nnopt.evaluate import Structure, flatten, unflatten
-from nnopt.train import (
+from nnopt.engine.evaluate import Structure, flatten, unflatten
+from nnopt.engine.training import (
     DeviceData,
     Training,
     TrainState,
@@ -261,7 +261,7 @@ class Batch:
             {k: np.array([n[k] for n in opt_numbers], np.float32) for k in opt_numbers[0]},
         )
         # Small networks on one dataset train with the configurations as the last axis
-        # (nnopt.lanes); the others as jax.vmap of the single-run chunk.
+        # (nnopt.engine.lanes); the others as jax.vmap of the single-run chunk.
         self.lanes = lanes.supports(self.structure, self.shared_data, self.numbers["shuffle_seed"])
         if self.lanes:
             self.state = lanes.state_to_lanes(self.state, self.structure)

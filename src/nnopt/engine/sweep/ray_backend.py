@@ -13,9 +13,9 @@ import os
 import socket
 from collections.abc import Callable
 
-from nnopt.config import config_from_dict, config_to_dict
+from nnopt.config.schema import config_from_dict, config_to_dict
 from nnopt.errors import NnoptError
-from nnopt.sweep import Point, PointResult, run_batch
+from nnopt.engine.sweep.run import Point, PointResult, run_batch
 
 
 def _payload(points: list[Point]) -> list[tuple]:

@@ -1,0 +1,1 @@
+"""Sweeps: many configurations trained together (grids, batches, shards, Ray)."""
