@@ -16,9 +16,10 @@ import argparse
 import time
 
 import nnopt  # noqa: F401  (sets the XLA flags before JAX starts)
-from nnopt.config.schema import apply_overrides
+from nnopt.config import apply_overrides
 from nnopt.config.presets import load_config, read_raw
-from nnopt.engine.sweep.run import available_bytes, estimate_bytes, grid_points, run_batch
+from nnopt.engine.sweep.grid import grid_points
+from nnopt.engine.sweep.run import available_bytes, estimate_bytes, run_batch
 from nnopt.engine.training import Training
 
 

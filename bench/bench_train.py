@@ -44,7 +44,7 @@ SMALL_LOOPS_FLAG = "--xla_backend_extra_options=xla_cpu_small_while_loop_byte_th
 
 
 def load(steps: int):
-    from nnopt.config.schema import resolve
+    from nnopt.config import resolve
     from nnopt.config.presets import load_config
 
     return resolve(load_config(PRESET, [f"train.steps={steps}"]))
@@ -158,7 +158,7 @@ def numpy_train(params: dict, x_train, y_train, steps, batch, log_every, lr, reg
 
 
 def numpy_reference(config, params):
-    from nnopt.engine.training import build_dataset
+    from nnopt.engine.setup import build_dataset
 
     ds = build_dataset(config)
     c = config
@@ -177,7 +177,7 @@ def make_jax_reference(config):
     import jax.numpy as jnp
     import optax
 
-    from nnopt.engine.training import build_dataset
+    from nnopt.engine.setup import build_dataset
 
     c = config
     ds = build_dataset(c)
@@ -237,7 +237,7 @@ def rel(a: float, b: float) -> float:
 
 def check(steps: int) -> bool:
     """Same initial parameters, ``steps`` updates: NumPy and JAX loops against nnopt."""
-    from nnopt.engine.training import initial_params
+    from nnopt.engine.setup import initial_params
 
     config = load(steps)
     params = initial_params(config)
@@ -325,7 +325,7 @@ def main(argv=None) -> int:
     import jax
 
     import nnopt
-    from nnopt.engine.training import initial_params
+    from nnopt.engine.setup import initial_params
 
     print(f"nnopt {nnopt.__version__}, jax {jax.__version__} ({jax.default_backend()}), "
           f"numpy {np.__version__}, python {sys.version.split()[0]}, {os.cpu_count()} cpus")  # fmt: skip

@@ -265,7 +265,15 @@ def test_interrupt_then_resume_is_bit_identical(capsys, tmp_path, monkeypatch):
 
 def test_no_traceback_from_a_real_process(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "nnopt.cli.main", "run", "circle", "--set", "optimizer.learning_rate=-1"],
+        [
+            sys.executable,
+            "-m",
+            "nnopt.cli.main",
+            "run",
+            "circle",
+            "--set",
+            "optimizer.learning_rate=-1",
+        ],
         capture_output=True,
         text=True,
         cwd=tmp_path,

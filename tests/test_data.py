@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from nnopt.core import data
+from nnopt.engine.setup import generate, make_dataset
 from nnopt.errors import DataError
 
 # ------------------------------------------------------------------ the lecture's datasets
@@ -158,8 +159,8 @@ def test_plane_targets():
 @pytest.mark.parametrize("name", sorted(data.DATASETS))
 def test_every_generator_is_deterministic_with_declared_shapes(name):
     spec = data.DATASETS[name]
-    x1, y1 = spec.generate(spec.default_size, 0.1, 5)
-    x2, y2 = spec.generate(spec.default_size, 0.1, 5)
+    x1, y1 = generate(name, spec.default_size, 0.1, 5)
+    x2, y2 = generate(name, spec.default_size, 0.1, 5)
     np.testing.assert_array_equal(x1, x2)
     np.testing.assert_array_equal(y1, y2)
     assert x1.dtype == np.float32 and y1.ndim == 2 and y1.shape[1] == 1
@@ -167,7 +168,7 @@ def test_every_generator_is_deterministic_with_declared_shapes(name):
     if spec.task in ("binary", "multiclass"):
         assert set(np.unique(y1)) == set(float(c) for c in range(spec.n_classes))
     if name != "none":
-        x3, _ = spec.generate(spec.default_size, 0.1, 6)
+        x3, _ = generate(name, spec.default_size, 0.1, 6)
         assert not np.array_equal(x1, x3)
 
 
@@ -205,14 +206,14 @@ def test_split_depends_on_seed_and_zero_keeps_order():
 
 
 def test_make_dataset_and_targets():
-    ds = data.make_dataset("circle", 300, 0.0, 2, 0.0)
+    ds = make_dataset("circle", 300, 0.0, 2, 0.0)
     X, Y_ = lecture_circle()
     np.testing.assert_array_equal(ds.x_train, X.astype(np.float32))
     assert ds.task == "binary" and ds.n_classes == 2 and ds.n_features == 2 and len(ds.x_test) == 0
-    ds2 = data.make_dataset("spiral3", 60, 0.0, 0, 0.25)
+    ds2 = make_dataset("spiral3", 60, 0.0, 0, 0.25)
     assert len(ds2.x_train) == 45 and len(ds2.x_test) == 15 and ds2.task == "multiclass"
     with pytest.raises(DataError):
-        data.make_dataset("circle", 1, 0.0, 2, 0.6)
+        make_dataset("circle", 1, 0.0, 2, 0.6)
     # One-hot targets for many outputs, the labels themselves for one.
     y = np.array([[0.0], [2.0], [1.0]], np.float32)
     np.testing.assert_array_equal(data.targets_for(y, "multiclass", 3), np.eye(3)[[0, 2, 1]])

@@ -10,11 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nnopt.cli.main import main
-from nnopt.config.schema import config_from_dict, resolve
-from nnopt.inputs.datafiles import load_dataset, read_feature_rows
-from nnopt.errors import ConfigError, DataError
+from nnopt.config import config_from_dict, resolve
 from nnopt.config.presets import load_config
 from nnopt.engine.training import Training
+from nnopt.errors import ConfigError, DataError
+from nnopt.inputs.datafiles import load_dataset, read_feature_rows
 
 
 @pytest.fixture(autouse=True)

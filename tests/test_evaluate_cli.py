@@ -12,9 +12,15 @@ import pytest
 from safetensors.numpy import load_file
 
 from nnopt.cli.main import main
-from nnopt.core.data import make_dataset
-from nnopt.engine.restore import Predictor, open_run, read_run_config, run_model
-from nnopt.outputs.run_dir import checkpoints
+from nnopt.engine.restore import run_model
+from nnopt.engine.setup import make_dataset
+from nnopt.outputs.run_dir import (
+    checkpoints,
+    open_predictor,
+    open_run,
+    read_run_config,
+    restore_weights,
+)
 
 DIGITS_SHORT = ["train.steps=600", "train.log_every=100", "train.checkpoint_every=200"]
 
@@ -48,13 +54,13 @@ def test_evaluate_restores_exactly_the_saved_raw_and_ema_parameters(digits_run):
     config = read_run_config(digits_run)
     run = open_run(digits_run)
     for weights, key in (("raw", ".params"), ("ema", ".ema_params")):
-        step, params = run.model.restore(checkpoints(digits_run)[-1], weights)
+        step, params = restore_weights(run.model, checkpoints(digits_run)[-1], weights)
         flat = np.concatenate([params[n].ravel() for n, _ in run.model.structure.param_shapes])
         np.testing.assert_array_equal(flat, stored[key])
         assert step == 600 == config.train.steps
     summary = json.loads((digits_run / "summary.json").read_text())
-    _, raw = run.model.restore(checkpoints(digits_run)[-1], "raw")
-    _, ema = run.model.restore(checkpoints(digits_run)[-1], "ema")
+    _, raw = restore_weights(run.model, checkpoints(digits_run)[-1], "raw")
+    _, ema = restore_weights(run.model, checkpoints(digits_run)[-1], "ema")
     for name in raw:
         np.testing.assert_array_equal(raw[name], np.asarray(summary["params"][name], np.float32))
         np.testing.assert_array_equal(
@@ -153,7 +159,7 @@ def test_predict_applies_the_runs_standardization_to_new_rows(capsys, tmp_path):
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "row,prediction"
     got = np.array([float(line.split(",")[1]) for line in out[1:]])
-    predictor = Predictor.open(tmp_path / "runs/reg")
+    predictor = open_predictor(tmp_path / "runs/reg")
     mean, std = np.array(predictor.inputs.columns.mean), np.array(predictor.inputs.columns.std)
     from nnopt.engine.evaluate import predict
 
@@ -204,7 +210,8 @@ def test_watch_a_finished_run_stops_and_a_missing_one_times_out(digits_run, caps
 
 
 def test_run_model_needs_only_the_run_folder(digits_run):
-    from nnopt.engine.restore import read_inputs, shape_only
+    from nnopt.engine.restore import shape_only
+    from nnopt.outputs.run_dir import read_inputs
 
     inputs = read_inputs(digits_run)
     assert inputs.columns.features == tuple(f"x{j}" for j in range(64))

@@ -13,9 +13,9 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nnopt.config.schema import SECTIONS, apply_overrides, config_from_dict, section_fields
-from nnopt.errors import NnoptError
+from nnopt.config import SECTIONS, apply_overrides, config_from_dict, section_fields
 from nnopt.config.presets import read_raw
+from nnopt.errors import NnoptError
 
 EXAMPLES = int(os.environ.get("NNOPT_FUZZ_EXAMPLES", "300"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
@@ -92,8 +92,8 @@ param_values = st.one_of(values, st.lists(st.lists(st.floats(width=32), max_size
 @given(st.one_of(st.dictionaries(st.sampled_from(["w1", "b1", "w", "x"]), param_values, max_size=3),
                  values, st.text(max_size=30)))  # fmt: skip
 def test_params_files(tmp_path_factory, payload):
-    from nnopt.outputs.run_dir import read_params_file
-    from nnopt.engine.training import check_params, initial_params
+    from nnopt.engine.setup import check_params, initial_params
+    from nnopt.inputs.params_file import read_params_file
 
     path = tmp_path_factory.mktemp("p") / "params.json"
     path.write_text(payload if isinstance(payload, str) else json.dumps(payload))
@@ -107,7 +107,7 @@ def test_params_files(tmp_path_factory, payload):
 @FUZZ
 @given(st.binary(max_size=400))
 def test_npz_params_files(tmp_path_factory, blob):
-    from nnopt.outputs.run_dir import read_params_file
+    from nnopt.inputs.params_file import read_params_file
 
     path = tmp_path_factory.mktemp("p") / "params.npz"
     path.write_bytes(blob)

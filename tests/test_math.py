@@ -17,6 +17,7 @@ import pytest
 
 from nnopt.core import ema, losses, model, regularizers, schedules
 from nnopt.core.tf1_random import philox4x32, tf1_random_normal
+from nnopt.engine import lanes
 from numpy_reference import (  # noqa: F401
     NP_ACT,
     NP_OUT,
@@ -301,13 +302,13 @@ def test_gradient_of_total_loss_matches_finite_differences(loss, act, out_act, l
     shapes = [params[k].shape for k in names]
 
     spec = losses.LOSSES[loss]
-    numbers = {k: jnp.float32(v) for k, v in spec.numbers.items()}
+    numbers = {n.name: jnp.float32(n.default) for n in spec.numbers}
 
     def total(p):
         y = model.mlp_forward(p, jnp.asarray(x), act, out_act)
         return spec.fn(y, jnp.asarray(t), jnp.asarray(mask), numbers) + regularizers.REGULARIZERS[
             reg
-        ](p, scale)
+        ].fn(p, scale)
 
     total = jax.jit(total)
     grads = jax.jit(jax.grad(total))({k: jnp.asarray(v) for k, v in params.items()})
@@ -364,14 +365,16 @@ def test_exponential_decay_concrete_numbers():
     assert _decay(20, 1.0, 0.5, 10, True) == pytest.approx(0.25, rel=1e-7)
 
 
-def test_constant_schedule():
-    numbers = {"learning_rate": jnp.float32(0.2)}
-    for step in (0, 1, 1000):
-        assert as_f64(schedules.constant(jnp.asarray(step), numbers)) == pytest.approx(
-            0.2, rel=1e-7
+def test_constant_schedule_is_the_decay_with_rate_one():
+    given = schedules.schedule_numbers("constant", 0.5, 7, False)  # the decay fields are ignored
+    numbers = {"learning_rate": jnp.float32(0.2), **{k: jnp.float32(v) for k, v in given.items()}}
+    for step in (0, 1, 1000, 2**31 - 1):
+        rate = schedules.exponential_decay(
+            jnp.asarray(step, jnp.int32), numbers, numbers["staircase"]
         )
-    out = schedules.constant(jnp.arange(4), numbers)
-    np.testing.assert_allclose(np.asarray(out), [0.2] * 4, rtol=1e-7)
+        assert as_f64(rate) == np.float32(0.2)  # exactly: 1^p = 1
+    out = schedules.exponential_decay(jnp.arange(4), numbers, numbers["staircase"])
+    np.testing.assert_array_equal(np.asarray(out), np.float32([0.2] * 4))
 
 
 # ------------------------------------------------------------------ EMA
@@ -489,14 +492,14 @@ def _lanes_params(rng, layers, size, bias=True):
     return p
 
 
-@pytest.mark.parametrize("unroll", [model.UNROLL, 0])  # sums written out, and stacked
+@pytest.mark.parametrize("unroll", [lanes.UNROLL, 0])  # sums written out, and stacked
 @pytest.mark.parametrize("bias", [True, False])
 def test_lanes_logits_are_each_configurations_forward(monkeypatch, unroll, bias):
-    monkeypatch.setattr(model, "UNROLL", unroll)
+    monkeypatch.setattr(lanes, "UNROLL", unroll)
     rng = np.random.default_rng(7)
     p = _lanes_params(rng, (3, 5, 4, 2), 6, bias)
     x = rng.normal(size=(9, 3)).astype(np.float32)
-    got = np.asarray(model.lanes_logits({k: jnp.asarray(v) for k, v in p.items()}, x, "tanh"))
+    got = np.asarray(lanes.lanes_logits({k: jnp.asarray(v) for k, v in p.items()}, x, "tanh"))
     assert got.shape == (9, 2, 6)
     for c in range(6):
         one = {k: v[..., c] for k, v in p.items()}
@@ -505,10 +508,10 @@ def test_lanes_logits_are_each_configurations_forward(monkeypatch, unroll, bias)
         )
 
 
-@pytest.mark.parametrize("unroll", [model.UNROLL, 0])
+@pytest.mark.parametrize("unroll", [lanes.UNROLL, 0])
 def test_lanes_dense_gradient_is_the_products_gradient(monkeypatch, unroll):
     """The hand-written gradient of lanes_dense equals autodiff of the plain product."""
-    monkeypatch.setattr(model, "UNROLL", unroll)
+    monkeypatch.setattr(lanes, "UNROLL", unroll)
     rng = np.random.default_rng(8)
     h = jnp.asarray(rng.normal(size=(7, 4, 5)), jnp.float32)  # rows, fan_in, C
     shared = jnp.asarray(rng.normal(size=(7, 4)), jnp.float32)
@@ -528,7 +531,7 @@ def test_lanes_dense_gradient_is_the_products_gradient(monkeypatch, unroll):
             if args[0].ndim == 2
             else args
         )
-        got = jax.grad(lambda *a: loss(model.lanes_dense, *a), argnums)(*args)
+        got = jax.grad(lambda *a: loss(lanes.lanes_dense, *a), argnums)(*args)
         want = jax.grad(lambda *a: loss(plain, *a), argnums)(*widened)
         for g, r in zip(got, want, strict=True):
             np.testing.assert_allclose(np.asarray(g), np.asarray(r), rtol=1e-5, atol=1e-5)

@@ -9,13 +9,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from nnopt.core import data
 from nnopt.cli.main import main
-from nnopt.errors import DataError
-from nnopt.engine.evaluate import class_probabilities, confusion_matrix, predicted_classes
-from nnopt.core.losses import softmax_cross_entropy
 from nnopt.config.presets import load_config
+from nnopt.core import data
+from nnopt.core.losses import softmax_cross_entropy
+from nnopt.engine.evaluate import class_probabilities, confusion_matrix, predicted_classes
+from nnopt.engine.setup import generate
 from nnopt.engine.training import Training
+from nnopt.errors import DataError
 
 
 @pytest.fixture(autouse=True)
@@ -98,8 +99,8 @@ def test_spiral3_run_writes_class_regions_and_a_confusion_matrix(capsys, tmp_pat
 
 def test_boundary_regions_take_the_colour_of_their_class():
     """Each region of the argmax map is filled with the colour of its class's points."""
-    from nnopt.outputs.plots import figure_boundary
     from nnopt.engine.training import train
+    from nnopt.outputs.plots import figure_boundary
 
     result = train(load_config("spiral3", ["train.steps=50", "ema.enabled=false"]))
     fig = figure_boundary(result)
@@ -115,11 +116,11 @@ def test_boundary_regions_take_the_colour_of_their_class():
 
 
 def test_digits_ship_with_scikit_learn_and_need_no_download():
-    x, y = data.digits(1797, 0.0, 0)
+    x, y = generate("digits", 1797, 0.0, 0)
     assert x.shape == (1797, 64) and y.shape == (1797, 1) and x.dtype == np.float32
     assert x.min() == 0.0 and x.max() == 1.0  # ink levels 0..16 scaled to [0, 1]
     assert sorted(np.unique(y)) == list(range(10))
-    x2, _ = data.digits(1797, 0.0, 1)
+    x2, _ = generate("digits", 1797, 0.0, 1)
     assert not np.array_equal(x, x2)  # another seed, another order ...
     np.testing.assert_array_equal(np.sort(x.sum(1)), np.sort(x2.sum(1)))  # ... of the same images
     from sklearn.datasets import load_digits
@@ -128,7 +129,7 @@ def test_digits_ship_with_scikit_learn_and_need_no_download():
     row = np.flatnonzero((bunch.data / 16.0 == x[0]).all(1))
     assert len(row) >= 1 and bunch.target[row[0]] == y[0, 0]
     with pytest.raises(DataError, match="digits has 1797 images"):
-        data.digits(2000, 0.0, 0)
+        generate("digits", 2000, 0.0, 0)
 
 
 def test_digits_preset_trains_a_ten_class_softmax_with_checkpoints():

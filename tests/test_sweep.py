@@ -16,32 +16,30 @@ import jax
 import numpy as np
 import pytest
 
-from nnopt.engine import lanes
 from nnopt.cli.main import main
-from nnopt.errors import ConfigError
+from nnopt.config import parse_grid, split_values
 from nnopt.config.presets import read_raw
+from nnopt.engine import lanes
+from nnopt.engine.sweep.batch import Batch, compiled_batch_chunk
+from nnopt.engine.sweep.grid import grid_points
 from nnopt.engine.sweep.run import (
     SHARD_MOST,
-    Batch,
-    compiled_batch_chunk,
     estimate_bytes,
-    grid_points,
     group_points,
     groups_at_once,
-    parse_grid,
     run_batch,
     run_groups,
     shards_of,
-    split_values,
 )
 from nnopt.engine.training import train
+from nnopt.errors import ConfigError
 
 SHORT = ["train.steps=600", "train.log_every=200"]
 
 
 def points_of(preset, grid_texts, seeds=1, sets=SHORT):
     raw, label = read_raw(preset)
-    from nnopt.config.schema import apply_overrides
+    from nnopt.config import apply_overrides
 
     return grid_points(apply_overrides(raw, sets), parse_grid(grid_texts), seeds, label)
 
@@ -331,7 +329,7 @@ BAD = [
     (["--grid", "optimizer.learning_rate=-1,1"], "must be > 0"),
     (["--grid", "optimizer.learning_rate="], "no values"),
     ([], "empty sweep"),
-    (["--seeds", "0"], "--seeds 0: must be >= 1"),
+    (["--seeds", "0"], "--seeds 0 is out of range: must be >= 1"),
     (["--grid", "train.seed=1,2", "--seeds", "2"], "use one of them"),
     (["--seeds", "2", "--address", "127.0.0.1:6379"], "--address is for --backend ray"),
     (["--seeds", "2", "--backend", "gpu"], "invalid choice"),

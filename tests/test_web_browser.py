@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from nnopt.config.schema import config_from_dict
+from nnopt.config import config_from_dict
 from nnopt.engine.training import Training
 from nnopt.web.protocol import CHUNK
 from nnopt.web.server import ServerThread

@@ -237,7 +237,16 @@ def server_process():
         stderr_path = Path(tmp) / "stderr.txt"
         with stderr_path.open("w") as stderr:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "nnopt.cli.main", "serve", "--host", "127.0.0.1", "--port", "0"],
+                [
+                    sys.executable,
+                    "-m",
+                    "nnopt.cli.main",
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    "0",
+                ],
                 stdout=subprocess.PIPE,
                 stderr=stderr,
                 text=True,

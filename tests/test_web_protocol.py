@@ -11,11 +11,11 @@ import tomllib
 import numpy as np
 import pytest
 
-from nnopt.config.schema import config_from_dict
-from nnopt.errors import ConfigError, NnoptError
+from nnopt.config import config_from_dict
+from nnopt.config.presets import preset_text
 from nnopt.core.losses import LOSSES
 from nnopt.core.optimizers import OPTIMIZERS
-from nnopt.config.presets import preset_text
+from nnopt.errors import ConfigError, NnoptError
 from nnopt.web import protocol
 from nnopt.web.protocol import LIMITS, ProtocolError
 
@@ -159,15 +159,34 @@ def test_a_loss_that_does_not_fit_the_data_is_refused(data, loss, allowed):
 
 
 def test_only_number_changes_keep_training_going():
-    base = protocol.lane_config_dict(protocol.DATA_DEFAULTS, protocol.LANE_DEFAULTS)
-
-    def changed(**lane):
-        return protocol.lane_config_dict(protocol.DATA_DEFAULTS, {**protocol.LANE_DEFAULTS, **lane})
-
+    base = dict(protocol.LANE_DEFAULTS)
     for numbers in ({"learning_rate": 0.3}, {"reg_scale": 0.1}, {"ema_decay": 0.9}, {"cost": 3.0}):
-        assert protocol.retunable(base, changed(**numbers)), numbers
+        assert protocol.retunable(base, {**base, **numbers}), numbers
     for structure in ({"optimizer": "sgd"}, {"hidden": [4]}, {"ema": True}, {"batch_size": 10}):
-        assert not protocol.retunable(base, changed(**structure)), structure
+        assert not protocol.retunable(base, {**base, **structure}), structure
+
+
+def test_every_retunable_setting_leaves_the_compiled_program_alone():
+    """The page's RETUNABLE settings are numbers of the engine: a changed value gives the same
+    Structure (so Training.retune accepts it), and a changed value of any other setting that
+    the engine compiles in gives another one."""
+    from nnopt.engine.setup import build_dataset, initial_params
+    from nnopt.engine.structure import make_structure
+
+    def structure_of(lane):
+        config = protocol.lane_configs(protocol.parse_setup({"lanes": [lane]}))[0]
+        from nnopt.config import resolve
+
+        config = resolve(config)
+        return make_structure(config, build_dataset(config), initial_params(config))
+
+    base = dict(protocol.LANE_DEFAULTS, loss="cost_profit", regularizer="l2", ema=True,
+                schedule="exponential_decay")  # fmt: skip
+    reference = structure_of(base)
+    for key in protocol.RETUNABLE:
+        value = base[key]
+        other = value * 2 if key != "ema_decay" else 0.5
+        assert structure_of({**base, key: other}) == reference, key
 
 
 def test_choices_come_from_the_registries():
@@ -228,10 +247,10 @@ def test_imports_that_the_playground_cannot_show_are_refused(text, expected):
 
 
 def test_params_json_is_the_init_format():
-    out = protocol.params_to_json(
-        {"w1": np.ones((2, 3), np.float32), "b1": np.zeros(3, np.float32)}
-    )
-    assert out == {"b1": [0.0, 0.0, 0.0], "w1": [[1.0] * 3, [1.0] * 3]}
+    from nnopt.outputs.serialize import jsonable
+
+    out = jsonable({"w1": np.ones((2, 3), np.float32), "b1": np.zeros(3, np.float32)})
+    assert out == {"w1": [[1.0] * 3, [1.0] * 3], "b1": [0.0, 0.0, 0.0]}
     json.dumps(out)
 
 

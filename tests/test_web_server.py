@@ -18,7 +18,7 @@ from websockets.sync.client import connect
 
 from nnopt.cli.main import main
 from nnopt.web.protocol import CHUNK, LIMITS
-from nnopt.web.server import Registry, ServerThread, bind_socket, create_app
+from nnopt.web.server import ServerThread, Sessions, bind_socket, create_app
 
 GOOD_CSV = b"x0,x1,label\n" + b"".join(
     f"{i % 7 - 3},{i % 5 - 2},{int((i % 7 - 3) * (i % 5 - 2) >= 0)}\n".encode() for i in range(60)
@@ -106,8 +106,8 @@ def test_setup_step_and_snapshot(client):
             and metrics["test_loss"] > 0
             and metrics["lr"] == pytest.approx(0.01)
         )
-        (slot,) = client.app.state.registry.slots.values()
-        assert len(slot.session.race.lanes[0].training.history.rows) == 1  # bounded memory
+        (slot,) = client.app.state.sessions.slots.values()
+        assert len(slot.session.race.racers[0].training.history.rows) == 1  # bounded memory
 
 
 def test_bad_messages_get_one_line_errors_and_the_session_lives(client):
@@ -230,7 +230,7 @@ def test_upload_data_before_an_upload_is_an_error(client):
 
 
 def test_a_closed_tab_frees_its_session(client):
-    registry = client.app.state.registry
+    registry = client.app.state.sessions
     with session(client, data={}):
         assert len(registry.slots) == 1
     for _ in range(100):
@@ -241,7 +241,7 @@ def test_a_closed_tab_frees_its_session(client):
 
 
 def test_sessions_are_capped():
-    registry = Registry(limit=2)
+    registry = Sessions(limit=2)
     first, second = registry.open(), registry.open()
     assert first.session.id != second.session.id and registry.open() is None
     registry.close(first.session.id)

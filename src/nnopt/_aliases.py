@@ -28,7 +28,7 @@ OLD_PATHS = {
     "nnopt.lanes": "nnopt.engine.lanes",
     "nnopt.lecture": "nnopt.engine.lecture",
     "nnopt.inference": "nnopt.engine.restore",
-    "nnopt.sweep": "nnopt.engine.sweep.run",
+    "nnopt.sweep": "nnopt.engine.sweep",
     "nnopt.sweep_ray": "nnopt.engine.sweep.ray_backend",
     "nnopt.checkpoint": "nnopt.outputs.checkpoint",
     "nnopt.runs": "nnopt.outputs.run_dir",

@@ -11,6 +11,14 @@ from __future__ import annotations
 class NnoptError(Exception):
     """A user-facing error with a one-line message."""
 
+    def reworded(self, message: str) -> NnoptError:
+        """The same error (kind and attributes) with another message: a face naming its own
+        flags where the library names config fields."""
+        new = self.__class__.__new__(self.__class__)
+        new.__dict__.update(self.__dict__)
+        new.args = (message,)
+        return new
+
 
 class ConfigError(NnoptError):
     """A config, preset, or ``--set`` override that cannot be used."""

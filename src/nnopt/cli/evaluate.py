@@ -3,24 +3,30 @@
 ``nnopt evaluate RUN_DIR`` is the course's ``test.py``: it restores the moving-average
 (shadow) weights of the latest checkpoint and reports the test loss, accuracy and
 confusion matrix; ``--watch`` does it again for every new checkpoint while the run trains
-in another terminal. ``nnopt predict RUN_DIR INPUT.csv`` writes a class (with its
-probabilities) or a value for each row. Module-level imports stay light: the main
-command line imports this file for every command.
+in another terminal (:func:`nnopt.outputs.run_dir.watch_checkpoints`). ``nnopt predict
+RUN_DIR INPUT.csv`` writes a class (with its probabilities) or a value for each row.
+Module-level imports stay light: the main command line imports this file for every command.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sys
-import time
 from pathlib import Path
 
-from nnopt.errors import CheckpointError, NnoptError
+from nnopt.errors import NnoptError
 
 DEFAULT_INTERVAL = 2.0  # seconds between looks at the run folder (--watch)
 EXIT_TIMEOUT = 124  # --watch --timeout ran out before the run's last checkpoint (as timeout(1))
+
+# The library's names for what these flags set (see cli.main.with_flags).
+FLAGS = {
+    "weights": "--weights",
+    "checkpoint": "--checkpoint",
+    "split": "--split",
+    "interval": "--interval",
+    "timeout": "--timeout",
+}
 
 
 def register(subparsers) -> None:
@@ -53,7 +59,7 @@ def register(subparsers) -> None:
         metavar="S",
         help=f"--watch: give up after S seconds (exit code {EXIT_TIMEOUT})",
     )
-    p.set_defaults(fn=cmd_evaluate)
+    p.set_defaults(fn=cmd_evaluate, flags=FLAGS)
 
     p = subparsers.add_parser(
         "predict",
@@ -64,7 +70,7 @@ def register(subparsers) -> None:
     p.add_argument("input", metavar="INPUT", help="a .csv (header row) or .npz file of new rows")
     p.add_argument("--out", metavar="FILE", help="write the predictions here (default stdout)")
     _weights_and_checkpoint(p)
-    p.set_defaults(fn=cmd_predict)
+    p.set_defaults(fn=cmd_predict, flags=FLAGS)
 
 
 def _weights_and_checkpoint(p) -> None:
@@ -90,7 +96,8 @@ def cmd_evaluate(args) -> int:
         return _watch(args)
     if args.interval is not None or args.timeout is not None:
         raise NnoptError("--interval and --timeout go with --watch")
-    from nnopt.engine.restore import choose_weights, find_checkpoint, open_run
+    from nnopt.engine.restore import choose_weights
+    from nnopt.outputs.run_dir import find_checkpoint, open_run
 
     run = open_run(Path(args.run_dir))
     _warn(run.warnings)
@@ -155,70 +162,39 @@ def evaluation_lines(run, e) -> list[str]:
 
 
 def _watch(args) -> int:
-    """Polls the run folder; evaluates each checkpoint not seen yet, oldest first."""
-    from nnopt.engine.restore import checkpoint_step, choose_weights, open_run, split_rows
-    from nnopt.outputs.run_dir import checkpoints
+    """Prints each evaluation the library's watcher yields, until the run's last checkpoint."""
+    from nnopt.outputs.run_dir import watch_checkpoints
 
     if args.checkpoint != "latest":
         raise NnoptError("--watch evaluates every new checkpoint; leave out --checkpoint")
-    interval = DEFAULT_INTERVAL if args.interval is None else args.interval
-    if interval <= 0:
-        raise NnoptError(f"--interval {interval:g} is out of range: must be > 0 seconds")
-    if args.timeout is not None and args.timeout < 0:
-        raise NnoptError(f"--timeout {args.timeout} is out of range: must be >= 0 seconds")
     run_dir = Path(args.run_dir)
-    deadline = None if args.timeout is None else time.monotonic() + args.timeout
+    interval = DEFAULT_INTERVAL if args.interval is None else args.interval
     last = None
     try:
-        if not (run_dir / "config.toml").is_file():
-            print(f"nnopt: waiting for a run in {run_dir} (Ctrl-C stops)", file=sys.stderr)
-            while not (run_dir / "config.toml").is_file():
-                if _out_of_time(deadline, interval):
-                    return _timed_out(args, run_dir, None, None)
-        run = open_run(run_dir)
-        _warn(run.warnings)
-        weights = choose_weights(run.config, args.weights)
-        split_rows(run.dataset, args.split)  # no test rows: say so now, not at the first checkpoint
-        final, seen = run.config.train.steps, set()
-        while True:
-            for path in checkpoints(run_dir):
-                step = checkpoint_step(path)
-                if step in seen:
-                    continue
-                try:
-                    evaluation = run.evaluate(path, weights, args.split)
-                except CheckpointError:
-                    continue  # removed (only the newest are kept) between listing and reading
-                seen.add(step)
-                last = step
-                _show(run, evaluation, args.json, full=step >= final)
-                if step >= final:
-                    return 0
-            if _out_of_time(deadline, interval):
-                return _timed_out(args, run_dir, last, final)
+        for seen in watch_checkpoints(run_dir, args.weights, args.split, interval, args.timeout):
+            if seen.kind == "waiting":
+                print(f"nnopt: waiting for a run in {run_dir} (Ctrl-C stops)", file=sys.stderr)
+            elif seen.kind == "opened":
+                _warn(seen.run.warnings)
+            elif seen.kind == "evaluated":
+                last = seen.last_step
+                _show(seen.run, seen.evaluation, args.json, full=seen.final)
+            elif seen.kind == "timeout":
+                final = seen.run.config.train.steps if seen.run else None
+                where = (
+                    f"the last step evaluated is {seen.last_step} of {final}"
+                    if seen.last_step is not None
+                    else "no checkpoint yet"
+                )
+                print(
+                    f"nnopt: --timeout {args.timeout:g} s reached watching {run_dir}: {where}",
+                    file=sys.stderr,
+                )
+                return EXIT_TIMEOUT
     except KeyboardInterrupt:
         at = f" after step {last}" if last is not None else ""
         print(f"nnopt: stopped watching {run_dir}{at}", file=sys.stderr)
-        return 0
-
-
-def _out_of_time(deadline: float | None, interval: float) -> bool:
-    """Sleeps one interval (less if the deadline is nearer); True when the deadline has passed."""
-    if deadline is not None and time.monotonic() >= deadline:
-        return True
-    pause = interval if deadline is None else min(interval, max(0.0, deadline - time.monotonic()))
-    time.sleep(pause)
-    return deadline is not None and time.monotonic() >= deadline
-
-
-def _timed_out(args, run_dir: Path, last: int | None, final: int | None) -> int:
-    seen = (
-        f"the last step evaluated is {last} of {final}" if last is not None else "no checkpoint yet"
-    )
-    print(
-        f"nnopt: --timeout {args.timeout:g} s reached watching {run_dir}: {seen}", file=sys.stderr
-    )
-    return EXIT_TIMEOUT
+    return 0
 
 
 # ---------------------------------------------------------------- predict
@@ -226,10 +202,13 @@ def _timed_out(args, run_dir: Path, last: int | None, final: int | None) -> int:
 
 def cmd_predict(args) -> int:
     """Predicts every row of the input file and writes one CSV row per input row."""
-    from nnopt.inputs.datafiles import read_feature_rows
-    from nnopt.engine.restore import Predictor
+    import csv
+    import io
 
-    predictor = Predictor.open(Path(args.run_dir), args.weights, args.checkpoint)
+    from nnopt.inputs.datafiles import read_feature_rows
+    from nnopt.outputs.run_dir import open_predictor
+
+    predictor = open_predictor(Path(args.run_dir), args.weights, args.checkpoint)
     x, table = read_feature_rows(args.input, predictor.inputs.columns.features)
     predictions = predictor.predict(x)
     header, rows = predictions.table()
@@ -238,7 +217,7 @@ def cmd_predict(args) -> int:
     writer.writerow(header)
     writer.writerows(rows)
     if args.out:
-        from nnopt.outputs.run_dir import write_text
+        from nnopt.outputs.serialize import write_text
 
         write_text(Path(args.out), text.getvalue())
     else:

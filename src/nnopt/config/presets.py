@@ -10,7 +10,7 @@ import tomllib
 from importlib import resources
 from pathlib import Path
 
-from nnopt.config.schema import Config, apply_overrides, config_from_dict
+from nnopt.config import Config, apply_overrides, config_from_dict
 from nnopt.errors import ConfigError
 
 

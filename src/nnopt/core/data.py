@@ -10,9 +10,7 @@ generators (labels -1/+1 there are 0/1 here).
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -27,12 +25,13 @@ Generator = Callable[[int, float, int], tuple[np.ndarray, np.ndarray]]
 class DatasetSpec:
     """A registered dataset: its generator, task, default size and a one-line summary."""
 
-    generate: Generator
+    generate: Generator | None  # None: the rows come from a bundled table (see ``bundled``)
     task: str  # "regression", "binary", "multiclass" or "none"
     default_size: int
     summary: str
     n_classes: int = 0
     n_features: int = 2  # input columns; the playground shows only 2-D datasets
+    bundled: str = ""  # a table shipped with an installed package (nnopt.inputs.bundled)
 
 
 def yogurt(n_samples: int = 32, noise: float = 0.0, seed: int = 23455):
@@ -129,43 +128,20 @@ def plane(n_samples: int = 500, noise: float = 0.0, seed: int = 0):
     return p.astype(np.float32), target.astype(np.float32).reshape(-1, 1)
 
 
-def digits(n_samples: int = 1797, noise: float = 0.0, seed: int = 0):
-    """scikit-learn's bundled handwritten digits: 8×8 images as 64 features in [0, 1], classes 0..9.
+def digits_rows(table: np.ndarray, n_samples: int, seed: int):
+    """The bundled handwritten digits (a table of 64 pixels 0..16 and the digit per row) as
+    ``(x, y)``: 8×8 images as 64 features in [0, 1], classes 0..9.
 
-    1797 images that ship inside scikit-learn (no download); each pixel's ink level 0..16
-    is divided by 16, as MNIST's pixels are scaled to [0, 1] in the course. The rows come
-    in an order drawn from ``seed``, so ``n_samples < 1797`` is a random subset; ``noise``
-    is unused.
+    Each pixel's ink level is divided by 16, as MNIST's pixels are scaled to [0, 1] in the
+    course. The rows come in an order drawn from ``seed``, so ``n_samples`` below the table's
+    size is a random subset.
     """
-    table = _digits_table()
     if n_samples > len(table):
         raise DataError(
             f"data.n_samples = {n_samples}: digits has {len(table)} images; choose at most that"
         )
     order = np.random.default_rng([seed, 11]).permutation(len(table))[:n_samples]
     return (table[order, :64] / 16.0).astype(np.float32), _labels(table[order, 64])
-
-
-@functools.cache
-def _digits_table() -> np.ndarray:
-    """The 1797 rows of 64 pixels and the digit, as scikit-learn ships them.
-
-    Read straight from the file ``load_digits`` reads, found without importing scikit-learn
-    (whose import costs seconds); ``load_digits`` itself if the file is not where it was.
-    """
-    import importlib.util
-
-    spec = importlib.util.find_spec("sklearn")
-    if spec is None:
-        raise DataError("data.name = 'digits' needs scikit-learn: pip install scikit-learn")
-    for folder in spec.submodule_search_locations or ():
-        path = os.path.join(folder, "datasets", "data", "digits.csv.gz")
-        if os.path.isfile(path):
-            return np.loadtxt(path, delimiter=",")
-    from sklearn.datasets import load_digits
-
-    bunch = load_digits()
-    return np.concatenate([bunch.data, bunch.target[:, None]], axis=1)
 
 
 def no_data(n_samples: int = 1, noise: float = 0.0, seed: int = 0):
@@ -185,12 +161,13 @@ DATASETS: dict[str, DatasetSpec] = {
     "spiral3": DatasetSpec(spiral3, "multiclass", 600, "three interleaved spirals, 3 classes", 3),
     "plane": DatasetSpec(plane, "regression", 500, "Playground: regression on a tilted plane"),
     "digits": DatasetSpec(
-        digits,
+        None,
         "multiclass",
         1797,
         "scikit-learn's 8x8 handwritten digits: 64 pixels, 10 classes",
         n_classes=10,
         n_features=64,
+        bundled="digits",
     ),
     "none": DatasetSpec(
         no_data, "none", 1, "no data: the loss is a function of the parameter alone", n_features=1
@@ -289,16 +266,14 @@ def split(x: np.ndarray, y: np.ndarray, test_fraction: float, seed: int):
     return x[train], y[train], x[test], y[test]
 
 
-def make_dataset(
-    name: str, n_samples: int, noise: float, seed: int, test_fraction: float
-) -> Dataset:
-    """Generates the named dataset and splits it into train and test."""
+def dataset_of(name: str, x: np.ndarray, y: np.ndarray, test_fraction: float, seed: int) -> Dataset:
+    """The rows of the named dataset, split into train and test (``nnopt.engine.setup.make_dataset``
+    generates or reads them)."""
     spec = DATASETS[name]
-    x, y = spec.generate(n_samples, noise, seed)
     x_tr, y_tr, x_te, y_te = split(x, y, test_fraction, seed)
     if len(x_tr) == 0:
         raise DataError(
-            f"data: no training rows left (n_samples={n_samples}, test_fraction={test_fraction})"
+            f"data: no training rows left (n_samples={len(x)}, test_fraction={test_fraction})"
         )
     return Dataset(x_tr, y_tr, x_te, y_te, spec.task, spec.n_classes)
 

@@ -12,8 +12,7 @@ update was computed at, as in the lecture's demo (global_step 0 gives d = 0.1).
 
 from __future__ import annotations
 
-import jax
-import jax.numpy as jnp
+from nnopt.core._jax import jax, jnp
 
 
 def ema_decay(decay, num_updates=None):

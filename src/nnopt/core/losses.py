@@ -5,19 +5,22 @@ per-row mask (rows beyond the end of the data in a short last batch count 0),
 and ``numbers`` the loss's own hyperparameters (``cost``, ``profit``, ``target``).
 Reductions are the lecture's: means over the batch, except the cost/profit loss,
 which is a sum.
+
+:data:`LOSSES` is the registry: each loss with its numbers (defaults and ranges), the kinds
+of data it fits, the output activation it is wired to on each, and what it asks of the model.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-import jax
-import jax.numpy as jnp
+from nnopt.core._jax import jax, jnp
+from nnopt.core.numbers import NON_NEGATIVE, Number
 
 
-def _row_mean(per_element: jax.Array, weights: jax.Array) -> jax.Array:
+def _row_mean(per_element, weights):
     """Mean over all elements of the counted rows: Σ w_i Σ_j e_ij / (Σ w_i · columns)."""
     return jnp.sum(per_element * weights[:, None]) / (jnp.sum(weights) * per_element.shape[1])
 
@@ -33,7 +36,7 @@ def cost_profit(y, y_, weights, numbers):
     return jnp.sum(per * weights[:, None])
 
 
-def _two_class(p: jax.Array) -> jax.Array:
+def _two_class(p):
     """A single probability column p becomes the distribution (1 - p, p)."""
     return jnp.concatenate([1.0 - p, p], axis=-1) if p.shape[-1] == 1 else p
 
@@ -63,32 +66,67 @@ def quadratic(y, y_, weights, numbers):
     return jnp.square(y[0, 0] - numbers["target"])
 
 
+LINEAR = {"regression": "linear", "binary": "linear", "multiclass": "linear"}
+
+
 @dataclass(frozen=True)
 class LossSpec:
-    """A registered loss: its function, its numbers (with defaults) and a one-line summary."""
+    """A registered loss.
+
+    ``tasks`` maps each kind of data the loss fits (regression, binary, multiclass) to the
+    output activation it is wired to there (the playground builds its lanes with it);
+    ``output_activations`` are the ones a config may choose with it (empty: any), with
+    ``output_rule`` saying why when another is chosen; ``min_outputs`` the least output
+    units; ``model`` the model it goes with.
+    """
 
     fn: Callable
-    numbers: dict[str, float]
     summary: str
+    numbers: tuple[Number, ...] = ()
+    tasks: dict[str, str] = field(default_factory=dict)
+    output_activations: tuple[str, ...] = ()
+    output_rule: str = ""
+    min_outputs: int = 1
+    model: str = "mlp"
 
 
 LOSSES: dict[str, LossSpec] = {
-    "mse": LossSpec(mse, {}, "mean squared error mean((y_ - y)²)"),
+    "mse": LossSpec(mse, "mean squared error mean((y_ - y)²)", tasks=LINEAR),
     "cost_profit": LossSpec(
         cost_profit,
-        {"cost": 1.0, "profit": 9.0},
         "Σ COST·(y - y_) where over-predicted, PROFIT·(y_ - y) where under",
+        numbers=(
+            Number("cost", 1.0, **NON_NEGATIVE, summary="cost of each unit predicted too many"),
+            Number("profit", 9.0, **NON_NEGATIVE, summary="profit lost on each unit too few"),
+        ),
+        tasks={"regression": "linear", "binary": "linear"},
     ),
-    "cross_entropy": LossSpec(cross_entropy, {}, "-mean(y_·log(clip(y, 1e-12, 1)))"),
+    "cross_entropy": LossSpec(
+        cross_entropy,
+        "-mean(y_·log(clip(y, 1e-12, 1)))",
+        tasks={"binary": "sigmoid", "multiclass": "softmax"},
+        output_activations=("sigmoid", "softmax"),
+        output_rule="needs probabilities: set model.output_activation to sigmoid or softmax "
+        "(or use softmax_cross_entropy on linear outputs)",
+    ),
     "softmax_cross_entropy": LossSpec(
-        softmax_cross_entropy, {}, "mean softmax cross entropy of logits y against argmax(y_)"
+        softmax_cross_entropy,
+        "mean softmax cross entropy of logits y against argmax(y_)",
+        tasks={"multiclass": "linear"},
+        output_activations=("linear",),
+        output_rule="takes logits: set model.output_activation = 'linear'",
+        min_outputs=2,
     ),
-    "quadratic": LossSpec(quadratic, {"target": -1.0}, "(w - target)²: the gradient-descent demo"),
+    "quadratic": LossSpec(
+        quadratic,
+        "(w - target)²: the gradient-descent demo",
+        numbers=(Number("target", -1.0, summary="the minimum of (w - target)²"),),
+        model="scalar",
+    ),
 }
 
 # Every loss number, so that a batch of configurations can stack them all.
-LOSS_NUMBERS = ("cost", "profit", "target")
-LOSS_NUMBER_DEFAULTS = {"cost": 1.0, "profit": 9.0, "target": -1.0}
+LOSS_NUMBERS: tuple[str, ...] = tuple(n.name for spec in LOSSES.values() for n in spec.numbers)
 
 
 def cross_entropy_of(y_: list[float], y: list[float], base: float = math.e) -> float:

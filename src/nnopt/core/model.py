@@ -10,30 +10,60 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
+from nnopt.core._jax import jax, jnp
 from nnopt.core.tf1_random import tf1_random_normal
 
-Params = dict[str, jax.Array]
+Params = dict  # name -> array (jax.Array in compiled code, np.ndarray on the host)
+
+
+def relu(z):
+    """max(0, z)."""
+    return jax.nn.relu(z)
+
+
+def sigmoid(z):
+    """1 / (1 + e^-z)."""
+    return jax.nn.sigmoid(z)
+
+
+def tanh(z):
+    """(e^z - e^-z) / (e^z + e^-z)."""
+    return jnp.tanh(z)
+
+
+def linear(z):
+    """z."""
+    return z
+
+
+def leaky_relu(z):
+    """max(0.01 z, z)."""
+    return jax.nn.leaky_relu(z, 0.01)
+
+
+def elu(z):
+    """z if z > 0 else e^z - 1."""
+    return jax.nn.elu(z)
+
+
+def softplus(z):
+    """log(1 + e^z)."""
+    return jax.nn.softplus(z)
+
+
+def softmax(z):
+    """e^zi / Σj e^zj over the last axis."""
+    return jax.nn.softmax(z, axis=-1)
+
 
 # Activations: name -> f(z). Hidden layers use any of them; outputs use linear,
 # sigmoid or softmax.
-ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
-    "relu": jax.nn.relu,  # max(0, z)
-    "sigmoid": jax.nn.sigmoid,  # 1 / (1 + e^-z)
-    "tanh": jnp.tanh,  # (e^z - e^-z) / (e^z + e^-z)
-    "linear": lambda z: z,
-    "leaky_relu": lambda z: jax.nn.leaky_relu(z, 0.01),  # max(0.01 z, z)
-    "elu": jax.nn.elu,  # z if z > 0 else e^z - 1
-    "softplus": jax.nn.softplus,  # log(1 + e^z)
+ACTIVATIONS: dict[str, Callable] = {
+    f.__name__: f for f in (relu, sigmoid, tanh, linear, leaky_relu, elu, softplus)
 }
-OUTPUT_ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
-    "linear": lambda z: z,
-    "sigmoid": jax.nn.sigmoid,
-    "softmax": lambda z: jax.nn.softmax(z, axis=-1),  # e^zi / Σj e^zj
-}
+OUTPUT_ACTIVATIONS: dict[str, Callable] = {f.__name__: f for f in (linear, sigmoid, softmax)}
 
 
 def _rng(seed: int, index: int) -> np.random.Generator:
@@ -119,7 +149,7 @@ def init_scalar(value: float) -> dict[str, np.ndarray]:
     return {"w": np.asarray(value, np.float32)}
 
 
-def _dense(x: jax.Array, w: jax.Array, products: str = "auto") -> jax.Array:
+def _dense(x, w, products: str = "auto"):
     """x @ w, as a broadcast multiply-sum for small products unless ``products == "dot"``.
 
     XLA:CPU hands every dot to a GEMM library call whose fixed cost dominates at the
@@ -133,23 +163,32 @@ def _dense(x: jax.Array, w: jax.Array, products: str = "auto") -> jax.Array:
     return x @ w
 
 
-def mlp_forward(
-    params: Params, x: jax.Array, activation: str, output_activation: str, products: str = "auto"
-) -> jax.Array:
-    """y = f_out(... f(f(x W1 + b1) W2 + b2) ... WL + bL), with ``f = ACTIVATIONS[activation]``."""
+def mlp_layers(
+    params: Params, x, activation: str, output_activation: str, products: str = "auto"
+) -> list:
+    """Every layer's output: h_k = f(h_{k-1} W_k + b_k) for k = 1..L, with h_0 = x, f the hidden
+    ``ACTIVATIONS[activation]`` and, for the last layer, ``OUTPUT_ACTIVATIONS[output_activation]``.
+
+    Each entry is ``[rows, units_k]``: what each neuron computes, layer by layer.
+    """
     n_layers = sum(1 for name in params if name.startswith("w"))
-    hidden = ACTIVATIONS[activation]
-    h = x
+    hidden, last = ACTIVATIONS[activation], OUTPUT_ACTIVATIONS[output_activation]
+    h, out = x, []
     for k in range(1, n_layers + 1):
         h = _dense(h, params[f"w{k}"], products)
         if f"b{k}" in params:
             h = h + params[f"b{k}"]
-        if k < n_layers:
-            h = hidden(h)
-    return OUTPUT_ACTIVATIONS[output_activation](h)
+        h = hidden(h) if k < n_layers else last(h)
+        out.append(h)
+    return out
 
 
-def scalar_forward(params: Params, x: jax.Array) -> jax.Array:
+def mlp_forward(params: Params, x, activation: str, output_activation: str, products: str = "auto"):
+    """y = f_out(... f(f(x W1 + b1) W2 + b2) ... WL + bL): the last of :func:`mlp_layers`."""
+    return mlp_layers(params, x, activation, output_activation, products)[-1]
+
+
+def scalar_forward(params: Params, x):
     """The 1-D demos: the prediction is the parameter ``w`` itself, one per input row."""
     return jnp.broadcast_to(params["w"], (x.shape[0], 1))
 
@@ -162,86 +201,3 @@ def layer_count(layers: tuple[int, ...]) -> int:
 def parameter_count(layers: tuple[int, ...], bias: bool = True) -> int:
     """Σ_k fan_in·fan_out (+ fan_out biases): the 3-4-2 network has 3·4+4 + 4·2+2 = 26."""
     return sum(a * b + (b if bias else 0) for a, b in zip(layers[:-1], layers[1:]))
-
-
-UNROLL = 48  # sums over at most this many terms are written out (see lanes_dense)
-
-
-def _sum_over(terms: int, term: Callable[[int], jax.Array], stacked: Callable[[], jax.Array]):
-    """Σ_t term(t), written out term by term for short sums, else ``stacked()`` summed."""
-    if terms <= UNROLL:
-        total = term(0)
-        for t in range(1, terms):
-            total = total + term(t)
-        return total
-    return stacked()
-
-
-def _rows_in(h: jax.Array) -> jax.Array:
-    """``h`` as [rows, fan_in, C or 1]: shared inputs broadcast over the configurations."""
-    return h[:, :, None] if h.ndim == 2 else h
-
-
-@jax.custom_vjp
-def lanes_dense(h: jax.Array, w: jax.Array, b: jax.Array) -> jax.Array:
-    """z[r,j,c] = Σ_i h[r,i,c]·w[i,j,c] + b[j,c] (``h`` may be shared: [rows, fan_in]).
-
-    XLA:CPU vectorizes elementwise work along the contiguous configuration axis, but emits a
-    reduction over the leading (row) axis one output at a time, several times slower. So the
-    gradient's sums over rows are written out as sums of whole slices (by hand, below), and so
-    is the product of the shared input. A deeper layer's product stays a reduction: XLA then
-    stores its result once, where a written-out sum would be recomputed inside each consumer
-    of the gradient.
-    """
-    hb = _rows_in(h)
-    if h.ndim == 3:
-        return b + jnp.sum(hb[:, :, None, :] * w[None], axis=1)
-    return b + _sum_over(
-        w.shape[0],
-        lambda i: hb[:, i, None, :] * w[i][None],
-        lambda: jnp.sum(hb[:, :, None, :] * w[None], axis=1),
-    )
-
-
-def _lanes_dense_fwd(h, w, b):
-    return lanes_dense(h, w, b), (h, w)
-
-
-def _lanes_dense_bwd(saved, dz):
-    """dh = Σ_j dz[:,j]·w[:,j], dw = Σ_r h[r]ᵀ·dz[r], db = Σ_r dz[r]."""
-    h, w = saved
-    hb = _rows_in(h)
-    rows = dz.shape[0]
-    dw = _sum_over(
-        rows,
-        lambda r: hb[r, :, None, :] * dz[r][None],
-        lambda: jnp.sum(hb[:, :, None, :] * dz[:, None], axis=0),
-    )
-    db = _sum_over(rows, lambda r: dz[r], lambda: jnp.sum(dz, axis=0))
-    if h.ndim == 2:  # shared data: no gradient flows into it
-        return None, dw, db
-    dh = _sum_over(
-        w.shape[1],
-        lambda j: dz[:, None, j, :] * w[None, :, j, :],
-        lambda: jnp.sum(dz[:, None] * w[None], axis=2),
-    )
-    return dh, dw, db
-
-
-lanes_dense.defvjp(_lanes_dense_fwd, _lanes_dense_bwd)
-
-
-def lanes_logits(params: Params, x: jax.Array, activation: str) -> jax.Array:
-    """The MLP before its output activation for C configurations at once, ``[rows, outputs, C]``.
-
-    Parameters carry the configurations last (``wk: [fan_in, fan_out, C]``, ``bk: [fan_out, C]``)
-    and ``x`` ([rows, features]) is shared: z = f(...f(x W1 + b1)...) Wk + bk per configuration.
-    """
-    n_layers = sum(1 for name in params if name.startswith("w"))
-    hidden = ACTIVATIONS[activation]
-    z = x
-    for k in range(1, n_layers + 1):
-        w = params[f"w{k}"]
-        b = params.get(f"b{k}", jnp.zeros(w.shape[1:], w.dtype))
-        z = lanes_dense(z if k == 1 else hidden(z), w, b)
-    return z

@@ -1,4 +1,4 @@
-"""Learning-rate schedules (lecture 4.2): ``schedule(step, numbers) -> rate``.
+"""Learning-rate schedules (lecture 4.2): ``rate(step, numbers)``.
 
 The update with index k (0-based, TF1's ``global_step`` before it is incremented)
 uses the rate at step k. The numbers (base rate, decay rate, decay steps) are
@@ -6,16 +6,18 @@ arrays, so one compiled program serves every value and a batch of configurations
 can be trained together. ``optax.exponential_decay`` computes the same values
 (see the tests) but checks its arguments in Python, which arrays being traced
 cannot pass; hence the one-line formula here.
+
+:data:`SCHEDULES` is the registry: each schedule gives the numbers of
+:func:`exponential_decay` it stands for (a constant rate is the decay with rate 1), so every
+schedule runs in one compiled program.
 """
 
 from __future__ import annotations
 
-import jax.numpy as jnp
+from collections.abc import Callable
+from dataclasses import dataclass
 
-
-def constant(step, numbers, staircase=False):
-    """lr = learning_rate."""
-    return numbers["learning_rate"] * jnp.ones_like(step, jnp.float32)
+from nnopt.core._jax import jnp
 
 
 def exponential_decay(step, numbers, staircase=True):
@@ -33,11 +35,11 @@ def exponential_decay(step, numbers, staircase=True):
     return numbers["learning_rate"] * jnp.power(numbers["decay_rate"], p)
 
 
-def schedule_numbers(name: str, decay_rate: float, decay_steps: int, staircase: bool) -> dict:
-    """The numbers :func:`exponential_decay` reads for a config's schedule; a constant rate is
-    the decay with rate 1 (1^p = 1 exactly), so both share one compiled program."""
-    if name == "constant":
-        return {"decay_rate": 1.0, "decay_steps": 1.0, "staircase": 1.0}
+def _constant(decay_rate: float, decay_steps: int, staircase: bool) -> dict[str, float]:
+    return {"decay_rate": 1.0, "decay_steps": 1.0, "staircase": 1.0}  # 1^p = 1 exactly
+
+
+def _exponential(decay_rate: float, decay_steps: int, staircase: bool) -> dict[str, float]:
     return {
         "decay_rate": decay_rate,
         "decay_steps": float(decay_steps),
@@ -45,4 +47,26 @@ def schedule_numbers(name: str, decay_rate: float, decay_steps: int, staircase: 
     }
 
 
-SCHEDULES = {"constant": constant, "exponential_decay": exponential_decay}
+@dataclass(frozen=True)
+class ScheduleSpec:
+    """A registered schedule: the :func:`exponential_decay` numbers of a config's
+    ``(decay_rate, decay_steps, staircase)``, a menu label and a summary."""
+
+    numbers: Callable[[float, int, bool], dict[str, float]]
+    label: str
+    summary: str
+
+
+SCHEDULES: dict[str, ScheduleSpec] = {
+    "constant": ScheduleSpec(_constant, "constant", "lr = learning_rate"),
+    "exponential_decay": ScheduleSpec(
+        _exponential,
+        "exponential decay",
+        "lr = learning_rate · decay_rate^(step / decay_steps), floored when staircase",
+    ),
+}
+
+
+def schedule_numbers(name: str, decay_rate: float, decay_steps: int, staircase: bool) -> dict:
+    """The numbers :func:`exponential_decay` reads for a config's schedule."""
+    return SCHEDULES[name].numbers(decay_rate, decay_steps, staircase)

@@ -9,7 +9,7 @@ every parameter carries the configurations in its *last* axis ("lanes": ``w1`` i
 
 - every layer is a multiply-sum whose innermost, contiguous axis is C, the shared input
   rows of the first layer broadcast over the configurations, and its gradient is written in
-  the form XLA:CPU vectorizes (:func:`nnopt.model.lanes_dense`);
+  the form XLA:CPU vectorizes (:func:`lanes_dense`);
 - the optimizer, the schedule and the moving average are elementwise, their per-configuration
   numbers (shape ``[C]``) broadcasting against ``[..., C]``.
 
@@ -30,21 +30,104 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nnopt.core.ema import ema_update, training_decay
-from nnopt.engine.evaluate import Structure, unflatten
 from nnopt.core.losses import LOSSES
-from nnopt.core.model import OUTPUT_ACTIVATIONS, lanes_logits
+from nnopt.core.model import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from nnopt.core.regularizers import weight_penalty
-from nnopt.core.schedules import exponential_decay
-from nnopt.engine.training import (
-    DeviceData,
+from nnopt.engine.step import (
     TrainState,
+    apply_update,
     evaluate_state,
     first_order,
     next_order,
     select_batch,
-    structure_optimizer,
+    weights_of,
 )
+from nnopt.engine.structure import Structure, unflatten
+
+# ------------------------------------------------------------------ the layer kernels
+
+UNROLL = 48  # sums over at most this many terms are written out (see lanes_dense)
+
+
+def _sum_over(terms: int, term: Callable[[int], jax.Array], stacked: Callable[[], jax.Array]):
+    """Σ_t term(t), written out term by term for short sums, else ``stacked()`` summed."""
+    if terms <= UNROLL:
+        total = term(0)
+        for t in range(1, terms):
+            total = total + term(t)
+        return total
+    return stacked()
+
+
+def _rows_in(h: jax.Array) -> jax.Array:
+    """``h`` as [rows, fan_in, C or 1]: shared inputs broadcast over the configurations."""
+    return h[:, :, None] if h.ndim == 2 else h
+
+
+@jax.custom_vjp
+def lanes_dense(h: jax.Array, w: jax.Array, b: jax.Array) -> jax.Array:
+    """z[r,j,c] = Σ_i h[r,i,c]·w[i,j,c] + b[j,c] (``h`` may be shared: [rows, fan_in]).
+
+    XLA:CPU vectorizes elementwise work along the contiguous configuration axis, but emits a
+    reduction over the leading (row) axis one output at a time, several times slower. So the
+    gradient's sums over rows are written out as sums of whole slices (by hand, below), and so
+    is the product of the shared input. A deeper layer's product stays a reduction: XLA then
+    stores its result once, where a written-out sum would be recomputed inside each consumer
+    of the gradient.
+    """
+    hb = _rows_in(h)
+    if h.ndim == 3:
+        return b + jnp.sum(hb[:, :, None, :] * w[None], axis=1)
+    return b + _sum_over(
+        w.shape[0],
+        lambda i: hb[:, i, None, :] * w[i][None],
+        lambda: jnp.sum(hb[:, :, None, :] * w[None], axis=1),
+    )
+
+
+def _lanes_dense_fwd(h, w, b):
+    return lanes_dense(h, w, b), (h, w)
+
+
+def _lanes_dense_bwd(saved, dz):
+    """dh = Σ_j dz[:,j]·w[:,j], dw = Σ_r h[r]ᵀ·dz[r], db = Σ_r dz[r]."""
+    h, w = saved
+    hb = _rows_in(h)
+    rows = dz.shape[0]
+    dw = _sum_over(
+        rows,
+        lambda r: hb[r, :, None, :] * dz[r][None],
+        lambda: jnp.sum(hb[:, :, None, :] * dz[:, None], axis=0),
+    )
+    db = _sum_over(rows, lambda r: dz[r], lambda: jnp.sum(dz, axis=0))
+    if h.ndim == 2:  # shared data: no gradient flows into it
+        return None, dw, db
+    dh = _sum_over(
+        w.shape[1],
+        lambda j: dz[:, None, j, :] * w[None, :, j, :],
+        lambda: jnp.sum(dz[:, None] * w[None], axis=2),
+    )
+    return dh, dw, db
+
+
+lanes_dense.defvjp(_lanes_dense_fwd, _lanes_dense_bwd)
+
+
+def lanes_logits(params: dict, x: jax.Array, activation: str) -> jax.Array:
+    """The MLP before its output activation for C configurations at once, ``[rows, outputs, C]``.
+
+    Parameters carry the configurations last (``wk: [fan_in, fan_out, C]``, ``bk: [fan_out, C]``)
+    and ``x`` ([rows, features]) is shared: z = f(...f(x W1 + b1)...) Wk + bk per configuration.
+    """
+    n_layers = sum(1 for name in params if name.startswith("w"))
+    hidden = ACTIVATIONS[activation]
+    z = x
+    for k in range(1, n_layers + 1):
+        w = params[f"w{k}"]
+        b = params.get(f"b{k}", jnp.zeros(w.shape[1:], w.dtype))
+        z = lanes_dense(z if k == 1 else hidden(z), w, b)
+    return z
+
 
 # XLA:CPU's YNNPACK reductions are slow for the short middle-axis sums of the lanes layout;
 # its own reduction loops are several times faster there. Only this program asks for that.
@@ -148,11 +231,9 @@ def _rows_numbers(numbers: dict) -> dict:
     return {"shuffle_seed": numbers["shuffle_seed"][0]}
 
 
-def lanes_step(
-    structure: Structure, data: DeviceData, numbers: dict, state: LanesState, order=None
-):
+def lanes_step(structure: Structure, data, numbers: dict, state: LanesState, order=None):
     """One update of every configuration (numbers are ``[C]``); the lanes twin of
-    :func:`nnopt.train.train_step`. Returns the new state and per-configuration
+    :func:`nnopt.engine.step.train_step`, sharing its update (:func:`apply_update`). Returns the new state and per-configuration
     (data loss, regularization, learning rate), each ``[C]``."""
     k = state.step
     x, y_, weights = select_batch(structure, data, k, _rows_numbers(numbers), order)
@@ -168,27 +249,21 @@ def lanes_step(
         return jnp.sum(data_loss + penalty), (data_loss, penalty)
 
     grads, (data_loss, penalty) = jax.grad(objective, has_aux=True)(state.params)
-    lr = exponential_decay(k, numbers, numbers["staircase"])
-    opt_state = state.opt_state._replace(
-        hyperparams={**state.opt_state.hyperparams, "learning_rate": lr}
-    )
-    updates, opt_state = structure_optimizer(structure).update(grads, opt_state, state.params)
-    params = jax.tree_util.tree_map(jnp.add, state.params, updates)
-    shadow = ema_update(state.ema_params, params, training_decay(numbers, k))
-    return LanesState(k + 1, params, opt_state, shadow), (data_loss, penalty, lr)
+    state, lr = apply_update(structure, numbers, state, grads)
+    return state, (data_loss, penalty, lr)
 
 
 def run_lanes_chunk(
     structure: Structure,
     capacity: int,
-    data: DeviceData,
+    data,
     numbers: dict,
     state: LanesState,
     length: jax.Array,
 ):
     """``length`` updates of every configuration, then each one's full-data metrics.
 
-    The lanes twin of :func:`nnopt.train.run_chunk`: per-update values come back as
+    The lanes twin of :func:`nnopt.engine.step.run_chunk`: per-update values come back as
     ``[C, capacity]``, metrics as ``{name: [C]}``.
     """
     size = numbers["learning_rate"].shape[0]
@@ -243,5 +318,5 @@ def _with_fallback(preferred: Callable, plain: Callable) -> Callable:
 
 def flat_params(state: LanesState, structure: Structure, which: str = "raw") -> np.ndarray:
     """``[C, n]`` float32 parameters (or EMA shadow) of a lanes state, on the host."""
-    params = state.ema_params if which == "ema" else state.params
+    params = weights_of(state, which)
     return from_lanes({k: np.asarray(v) for k, v in params.items()}, structure, xp=np)

@@ -19,13 +19,13 @@ from typing import Any
 import jax.numpy as jnp
 import numpy as np
 
-from nnopt.config.schema import Config
+from nnopt.config import Config
+from nnopt.config.presets import load_config
 from nnopt.core.data import circle
 from nnopt.core.ema import ema_decay, ema_update
-from nnopt.engine.evaluate import accuracy, predict
 from nnopt.core.losses import cross_entropy_of
 from nnopt.core.model import OUTPUT_ACTIVATIONS, layer_count, parameter_count
-from nnopt.config.presets import load_config
+from nnopt.engine.evaluate import accuracy, predict
 from nnopt.engine.training import TrainResult, train
 
 

@@ -1,54 +1,33 @@
-"""A trained run, restored from its folder: the course's ``test.py``, and predictions.
+"""A trained run's model without its training loop: the course's ``test.py`` and predictions.
 
-``nnopt run`` leaves ``config.toml``, the checkpoints and ``inputs.json`` (what the
-model's inputs are: feature names, the standardization fitted on the training rows,
-the class names, the data file and its SHA-256). From those this module rebuilds the
-model, restores the raw or the EMA (shadow) weights of any checkpoint, and
-evaluates them on the run's test rows or predicts new rows, without training.
+From a run's config (and, for prediction, the columns its model was trained on) this module
+rebuilds the model, takes the raw or the EMA (shadow) weights of a restored state, and
+evaluates them on the run's rows or predicts new rows. Reading the run folder (config,
+checkpoints, ``inputs.json``) is :mod:`nnopt.outputs.run_dir`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import jax
 import numpy as np
 
-from nnopt.outputs.checkpoint import load_checkpoint
-from nnopt.config.schema import Config
-from nnopt.core.data import Columns, Dataset, columns_of, standardize, targets_for
-from nnopt.errors import DataError, RunDirError
+from nnopt.config import Config
+from nnopt.core.data import Columns, Dataset, standardize, targets_for
 from nnopt.engine.evaluate import (
-    Structure,
     class_probabilities,
     confusion_matrix,
-    flatten,
     forward,
     metrics_of,
     predict,
     predicted_classes,
-    unflatten,
 )
-from nnopt.outputs.run_dir import checkpoint_path, checkpoints, read_run_config, write_text
-from nnopt.engine.training import (
-    TrainState,
-    build_dataset,
-    initial_params,
-    initial_state,
-    make_numbers,
-    make_structure,
-)
-
-INPUTS_FILE = "inputs.json"
-INPUTS_FORMAT = "nnopt-inputs-1"
-WEIGHTS = ("raw", "ema")
-
-
-# ---------------------------------------------------------------- inputs.json
+from nnopt.engine.setup import initial_params, initial_state
+from nnopt.engine.step import WEIGHTS, TrainState, weights_of
+from nnopt.engine.structure import Structure, flatten, make_numbers, make_structure, unflatten
+from nnopt.errors import DataError, RunDirError
 
 
 @dataclass(frozen=True)
@@ -61,85 +40,23 @@ class Inputs:
     data_sha256: str = ""
 
 
-def inputs_record(config: Config, dataset: Dataset) -> dict:
-    """The JSON object of ``inputs.json`` for a run on ``dataset``."""
-    c = columns_of(dataset)
-    record = {
-        "format": INPUTS_FORMAT,
-        "task": dataset.task,
-        "features": list(c.features),
-        "label": c.label,
-        "classes": list(c.classes),
-        "standardization": {"mean": list(c.mean), "std": list(c.std)} if c.mean else None,
-        "data": {"name": config.data.name},
-    }
-    if config.data.path:
-        from nnopt.inputs.datafiles import file_digest
-
-        record["data"] |= {"path": config.data.path, "sha256": file_digest(config.data.path)}
-    return record
-
-
-def write_inputs(run_dir: Path, config: Config, dataset: Dataset) -> None:
-    """Writes ``inputs.json``: what ``nnopt predict`` needs to read new rows like the training rows."""
-    record = inputs_record(config, dataset)
-    lines = [f" {json.dumps(key)}: {json.dumps(value)}" for key, value in record.items()]
-    write_text(Path(run_dir) / INPUTS_FILE, "{\n" + ",\n".join(lines) + "\n}\n")
-
-
-def read_inputs(run_dir: Path) -> Inputs:
-    """The run's :class:`Inputs` from ``inputs.json``.
-
-    Raises:
-      RunDirError: the file is missing or not one that ``nnopt run`` wrote.
-    """
-    path = Path(run_dir) / INPUTS_FILE
-    try:
-        raw = json.loads(path.read_text("utf-8"))
-        if raw.get("format") != INPUTS_FORMAT:
-            raise ValueError("format")
-        scaling = raw["standardization"] or {"mean": [], "std": []}
-        columns = Columns(
-            features=tuple(raw["features"]),
-            label=raw["label"],
-            classes=tuple(raw["classes"]),
-            mean=tuple(float(v) for v in scaling["mean"]),
-            std=tuple(float(v) for v in scaling["std"]),
-        )
-        data = raw.get("data", {})
-        return Inputs(columns, raw["task"], data.get("path", ""), data.get("sha256", ""))
-    except FileNotFoundError:
-        raise RunDirError(
-            f"{path} is missing: the run predates inputs.json; run it again to predict with it"
-        ) from None
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError):
-        raise RunDirError(
-            f"{path} cannot be read: not an inputs file written by nnopt run"
-        ) from None
-
-
 # ---------------------------------------------------------------- the run's model
 
 
 @dataclass
 class RunModel:
-    """A run's model without its optimizer loop: the structure, numbers and a template state."""
+    """A run's model without its optimizer loop: the structure, numbers and a template state
+    (the shapes a checkpoint is restored into)."""
 
     config: Config
     structure: Structure
     numbers: dict
     template: TrainState
 
-    def restore(self, path: Path, weights: str) -> tuple[int, dict[str, np.ndarray]]:
-        """(step, named parameters) of a checkpoint: ``raw`` or ``ema`` (the shadow) weights.
-
-        Raises:
-          CheckpointError: the file is missing, corrupted or does not fit the config.
-        """
-        state, _ = load_checkpoint(path, self.template)
-        flat = np.asarray(state.ema_params if weights == "ema" else state.params)
-        named = unflatten(flat, self.structure)
-        return int(state.step), {k: np.array(v) for k, v in named.items()}
+    def named(self, state: TrainState, weights: str) -> dict[str, np.ndarray]:
+        """The ``raw`` or ``ema`` (shadow) parameters of a restored state, named, on the host."""
+        flat = np.asarray(weights_of(state, weights))
+        return {k: np.array(v) for k, v in unflatten(flat, self.structure).items()}
 
 
 def run_model(config: Config, dataset: Dataset) -> RunModel:
@@ -165,40 +82,13 @@ def choose_weights(config: Config, weights: str | None) -> str:
     if weights is None:
         return "ema" if config.ema.enabled else "raw"
     if weights not in WEIGHTS:
-        raise RunDirError(f"--weights {weights!r} is unknown; choose raw or ema")
+        raise RunDirError(f"weights = {weights!r} is unknown; choose raw or ema")
     if weights == "ema" and not config.ema.enabled:
         raise RunDirError(
-            "--weights ema: this run was trained without a moving average (ema.enabled = false); "
-            "use --weights raw"
+            "weights = 'ema': this run was trained without a moving average "
+            "(ema.enabled = false); use the raw weights"
         )
     return weights
-
-
-def find_checkpoint(run_dir: Path, which: str = "latest") -> Path:
-    """The newest checkpoint (``latest``) or the one of a step number.
-
-    Raises:
-      RunDirError: no checkpoint yet, or none of that step (the ones kept are listed).
-    """
-    found = checkpoints(run_dir)
-    if not found:
-        raise RunDirError(f"{run_dir} has no checkpoint yet")
-    if which == "latest":
-        return found[-1]
-    try:
-        step = int(which)
-    except ValueError:
-        raise RunDirError(f"--checkpoint {which!r}: give latest or a step number") from None
-    path = checkpoint_path(run_dir, step)
-    if path not in found:
-        kept = ", ".join(str(checkpoint_step(p)) for p in found)
-        raise RunDirError(f"{run_dir} has no checkpoint of step {step}; it keeps steps {kept}")
-    return path
-
-
-def checkpoint_step(path: Path) -> int:
-    """The step in a checkpoint's name ``step-00001000.safetensors``."""
-    return int(Path(path).stem.split("-", 1)[1])
 
 
 # ---------------------------------------------------------------- evaluation
@@ -239,7 +129,7 @@ def split_rows(dataset: Dataset, split: str) -> tuple[np.ndarray, np.ndarray]:
         return dataset.x_train, dataset.y_train
     if len(dataset.x_test) == 0:
         raise DataError(
-            "this run has no test rows (data.test_fraction = 0); evaluate it with --split train"
+            "this run has no test rows (data.test_fraction = 0); evaluate it with split = train"
         )
     return dataset.x_test, dataset.y_test
 
@@ -283,43 +173,6 @@ def _metrics_and_outputs(structure: Structure):
         return metrics, forward(structure, unflatten(flat, structure), x)
 
     return jax.jit(fn)
-
-
-@dataclass
-class RestoredRun:
-    """A run folder opened for evaluation: its config, data, model and notes for the user."""
-
-    run_dir: Path
-    config: Config
-    dataset: Dataset
-    model: RunModel
-    warnings: list[str] = dataclasses.field(default_factory=list)
-
-    def evaluate(self, checkpoint: Path, weights: str, split: str = "test") -> Evaluation:
-        step, params = self.model.restore(checkpoint, weights)
-        return evaluate_params(self.model, self.dataset, params, split, step, weights)
-
-
-def open_run(run_dir: Path) -> RestoredRun:
-    """A run folder's config, its data rebuilt from the config (the same split), and its model.
-
-    A data file whose SHA-256 differs from the one the run recorded gives a warning: the
-    test rows may not be the ones the run held out.
-    """
-    run_dir = Path(run_dir)
-    config = read_run_config(run_dir)
-    dataset = build_dataset(config)
-    warnings = []
-    if config.data.path and (run_dir / INPUTS_FILE).is_file():
-        from nnopt.inputs.datafiles import display_name, file_digest
-
-        recorded = read_inputs(run_dir).data_sha256
-        if recorded and recorded != file_digest(config.data.path):
-            warnings.append(
-                f"the data file {display_name(config.data.path)} changed since the run; "
-                "its test rows may differ from the ones the run held out"
-            )
-    return RestoredRun(run_dir, config, dataset, run_model(config, dataset), warnings)
 
 
 # ---------------------------------------------------------------- prediction
@@ -370,22 +223,6 @@ class Predictor:
     params: dict[str, np.ndarray]
     step: int
     weights: str
-
-    @classmethod
-    def open(cls, run_dir: Path, weights: str | None = None, checkpoint: str = "latest"):
-        """Reads the run folder alone (config, inputs.json, checkpoint): no data file needed."""
-        run_dir = Path(run_dir)
-        config = read_run_config(run_dir)
-        inputs = read_inputs(run_dir)
-        if inputs.task == "none":
-            raise RunDirError(
-                f"{run_dir} trained the 1-D demo's single parameter, which takes no inputs: "
-                "nothing to predict"
-            )
-        weights = choose_weights(config, weights)
-        model = run_model(config, shape_only(inputs))
-        step, params = model.restore(find_checkpoint(run_dir, checkpoint), weights)
-        return cls(inputs, model, params, step, weights)
 
     def predict(self, x_raw: np.ndarray) -> Predictions:
         """Outputs for raw feature rows, standardized first as the run's training rows were."""

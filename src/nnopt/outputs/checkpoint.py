@@ -1,16 +1,15 @@
 """Checkpoints: a training state in one safetensors file, written atomically, with a checksum.
 
-Every array of the :class:`~nnopt.train.TrainState` (step, parameters, optimizer
+Every array of the :class:`~nnopt.engine.step.TrainState` (step, parameters, optimizer
 state, EMA shadow) is stored under its path in the state's tree, e.g.
 ``params`` or ``opt_state.inner_state[0].mu``. The file is written to a temporary
-name, flushed to disk and renamed, so a crash leaves either the old file or the
-new one; a SHA-256 of the arrays is kept in the metadata and checked on load.
+name, flushed to disk and renamed (:func:`~nnopt.outputs.serialize.write_bytes`), so a
+crash leaves either the old file or the new one; a SHA-256 of the arrays is kept in the metadata and checked on load.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 import jax
@@ -19,6 +18,7 @@ from safetensors import SafetensorError
 from safetensors.numpy import load_file, save
 
 from nnopt.errors import CheckpointError
+from nnopt.outputs.serialize import write_bytes
 
 FORMAT = "nnopt-checkpoint-1"
 
@@ -39,33 +39,11 @@ def digest(arrays: dict[str, np.ndarray]) -> str:
     return h.hexdigest()
 
 
-def write_atomic(path: Path, payload: bytes) -> None:
-    """Writes bytes to ``path`` via a temporary file, fsync and rename."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    try:  # make the rename itself durable
-        fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError:
-        pass
-
-
 def save_checkpoint(path: Path, state, metadata: dict[str, str] | None = None) -> None:
     """Saves a training state atomically with its checksum."""
     arrays = state_arrays(state)
     meta = {"format": FORMAT, "sha256": digest(arrays), **(metadata or {})}
-    write_atomic(Path(path), save(arrays, metadata=meta))
+    write_bytes(Path(path), save(arrays, metadata=meta))
 
 
 def load_checkpoint(path: Path, template):

@@ -10,8 +10,11 @@ import matplotlib
 import numpy as np
 from matplotlib.figure import Figure  # a bare Figure draws with Agg, whatever pyplot's backend
 
+from nnopt.core.data import Dataset
 from nnopt.engine.evaluate import predict
+from nnopt.engine.structure import Structure
 from nnopt.engine.training import TrainResult
+from nnopt.outputs.serialize import write_figure
 
 RED, BLUE = "#d62728", "#1f77b4"
 
@@ -103,12 +106,12 @@ def plain_log_ticks(fig: Figure) -> None:
 
 
 def draw_boundary(
-    ax, result: TrainResult, params: dict, title: str, grid_step: float = 0.01
+    ax, structure: Structure, dataset: Dataset, params: dict, title: str, grid_step: float = 0.01
 ) -> None:
     """Scatter of the training points and the model's 0.5 contour (class regions if many)."""
-    x, y = result.dataset.x_train, result.dataset.y_train[:, 0]
+    x, y = dataset.x_train, dataset.y_train[:, 0]
     xx, yy, grid = boundary_grid(x, grid_step)
-    out = predict(result.structure, params, grid)
+    out = predict(structure, params, grid)
     if out.shape[1] == 1:
         probs = out[:, 0].reshape(xx.shape)
         ax.contourf(xx, yy, probs, levels=[-1e9, 0.5, 1e9], colors=[BLUE, RED], alpha=0.12)
@@ -135,7 +138,9 @@ def figure_boundary(result: TrainResult) -> Figure:
         panels.append(("EMA (shadow) weights", result.ema_params))
     fig, axes = _figure(5.0, 5.0, len(panels))
     for ax, (label, params) in zip(axes, panels):
-        draw_boundary(ax, result, params, f"{result.config.name}: {label}")
+        draw_boundary(
+            ax, result.structure, result.dataset, params, f"{result.config.name}: {label}"
+        )
     return fig
 
 
@@ -153,15 +158,11 @@ def run_figures(result: TrainResult) -> dict[str, Figure]:
     return figs
 
 
-def save_figure(fig: Figure, path: Path, dpi: int = 110) -> None:
-    fig.savefig(path, dpi=dpi)
-
-
 def save_run_figures(result: TrainResult, run_dir: Path) -> list[Path]:
     """Writes the run's figures as PNG files; returns their paths."""
     paths = []
     for stem, fig in run_figures(result).items():
         path = Path(run_dir) / f"{stem}.png"
-        save_figure(fig, path)
+        write_figure(path, fig, dpi=110)
         paths.append(path)
     return paths

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import json
 import os
 from pathlib import Path
@@ -19,14 +18,12 @@ import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
-from nnopt.errors import RunDirError
-from nnopt.engine.lecture import RATES_TRIED, Check, Experiment
-from nnopt.outputs.plots import draw_boundary, plain_log_ticks
 from nnopt.config.presets import load_config
-from nnopt.outputs.run_dir import write_text
 from nnopt.core.schedules import exponential_decay, schedule_numbers
-
-REPORT_FILES = ("report.html", "results.json")  # plus figures/*.png
+from nnopt.engine.lecture import RATES_TRIED, Check, Experiment
+from nnopt.errors import RunDirError
+from nnopt.outputs.plots import draw_boundary
+from nnopt.outputs.serialize import figure_png, jsonable, write_bytes, write_json
 
 
 def _fig(ncols=1, nrows=1, width=5.0, height=3.8) -> tuple[Figure, np.ndarray]:
@@ -149,9 +146,16 @@ def fig_circle(exp: Experiment) -> Figure:
     axes[0].scatter(x[:, 0], x[:, 1], c=np.where(y >= 0.5, "#d62728", "#1f77b4"), s=8)
     axes[0].set(title="the data: red where x0²+x1² < 2", xlabel="x0", ylabel="x1")
     axes[0].set_aspect("equal", adjustable="box")
-    draw_boundary(axes[1], plain, plain.params, "without regularization", grid_step=0.03)
+    draw_boundary(
+        axes[1],
+        plain.structure,
+        plain.dataset,
+        plain.params,
+        "without regularization",
+        grid_step=0.03,
+    )
     l2 = exp.runs["circle-l2"]
-    draw_boundary(axes[2], l2, l2.params, "with L2 (0.01)", grid_step=0.03)
+    draw_boundary(axes[2], l2.structure, l2.dataset, l2.params, "with L2 (0.01)", grid_step=0.03)
     return fig
 
 
@@ -198,8 +202,10 @@ def fig_modular(exp: Experiment) -> Figure:
     axes[1].set(
         xlabel="update", ylabel="learning rate", title="learning rate 0.001·0.999^⌊step/10⌋"
     )
-    draw_boundary(axes[2], r, r.params, "raw weights", grid_step=0.03)
-    draw_boundary(axes[3], r, r.ema_params, "EMA (shadow) weights", grid_step=0.03)
+    draw_boundary(axes[2], r.structure, r.dataset, r.params, "raw weights", grid_step=0.03)
+    draw_boundary(
+        axes[3], r.structure, r.dataset, r.ema_params, "EMA (shadow) weights", grid_step=0.03
+    )
     return fig
 
 
@@ -254,26 +260,10 @@ def figures(experiments: list[Experiment]) -> dict[str, tuple[str, Figure]]:
 
 
 def png_bytes(fig: Figure, dpi: int = 96) -> bytes:
-    plain_log_ticks(fig)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    return buf.getvalue()
+    return figure_png(fig, dpi)
 
 
 # ------------------------------------------------------------------ values
-
-
-def jsonable(value: Any) -> Any:
-    """Plain JSON values (floats, lists, dicts) from NumPy scalars and arrays."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return jsonable(value.tolist())
-    if isinstance(value, (np.floating, np.integer, np.bool_)):
-        return value.item()
-    return value
 
 
 def results(experiments: list[Experiment]) -> dict:
@@ -293,34 +283,6 @@ def results(experiments: list[Experiment]) -> dict:
         },
         "parts": [e.name for e in experiments],
     }
-
-
-def show(value: Any, width: int = 38) -> str:
-    """A value as short text for the terminal table."""
-    text = value if isinstance(value, str) else json.dumps(jsonable(value), ensure_ascii=False)
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def terminal_table(experiments: list[Experiment]) -> str:
-    """The checks as a fixed-width table: name, lecture, nnopt, tolerance, result."""
-    rows = [("check", "lecture", "nnopt", "tol", "")]
-    for e in experiments:
-        for c in e.checks:
-            tol = "" if c.tolerance is None else f"{c.tolerance:g}"
-            rows.append((c.name, show(c.lecture), show(c.nnopt), tol, "ok" if c.ok else "MISS"))
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    summary = results(experiments)["summary"]
-    lines.append(
-        f"{summary['reproduced']} of {summary['checks']} checks reproduced"
-        + (
-            f"; not reproduced: {', '.join(summary['not_reproduced'])}"
-            if summary["not_reproduced"]
-            else ""
-        )
-    )
-    return "\n".join(lines)
 
 
 # ------------------------------------------------------------------ HTML
@@ -421,7 +383,7 @@ def write_report(
 ) -> dict[str, Path]:
     """Writes figures/*.png, report.html and results.json into ``out``; touches nothing else.
 
-    ``images`` (stem -> (part, PNG)) may come drawn already (see :func:`part_images`).
+    ``images`` (stem -> (part, PNG)) may come drawn already.
     """
     check_writable(out)
     if images is None:
@@ -431,16 +393,16 @@ def write_report(
     images = {stem: images[stem] for stem in FIGURES if stem in images}  # the lecture's order
     paths = {}
     for stem, (_, png) in images.items():
-        path = out / "figures" / f"{stem}.png"
-        try:
-            from nnopt.outputs.checkpoint import write_atomic
-
-            write_atomic(path, png)
-        except OSError as exc:
-            raise RunDirError(f"cannot write {path}: {exc.strerror}") from None
-        paths[stem] = path
-    write_text(out / "report.html", render_html(experiments, images, timing))
-    payload = results(experiments) | {"timing_seconds": timing}
-    write_text(out / "results.json", json.dumps(payload, indent=1, ensure_ascii=False) + "\n")
+        paths[stem] = out / "figures" / f"{stem}.png"
+        write_bytes(paths[stem], png)
+    write_bytes(out / "report.html", render_html(experiments, images, timing).encode("utf-8"))
+    write_json(out / "results.json", results(experiments) | {"timing_seconds": timing})
     paths["report.html"], paths["results.json"] = out / "report.html", out / "results.json"
     return paths
+
+
+def add_timing(path: Path, timing: dict) -> None:
+    """Records the command's timing in a written ``results.json``."""
+    payload = json.loads(path.read_text("utf-8"))
+    payload["timing_seconds"] = timing
+    write_json(path, payload)

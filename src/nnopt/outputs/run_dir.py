@@ -1,26 +1,55 @@
-"""Run folders: what ``nnopt run`` leaves on disk, and the parameter files it reads.
+"""Run folders: what ``nnopt run`` leaves on disk, training into one, and reading one back.
 
-A run folder holds ``config.toml`` (resolved, re-runnable as is), ``history.csv``
-(one row per log point), ``checkpoints/step-NNNNNNNN.safetensors``, the figures
-(PNG) and ``summary.json`` (the same object ``--json`` prints).
+A run folder holds ``config.toml`` (resolved, re-runnable as is), ``inputs.json`` (the
+columns and standardization the model takes), ``history.csv`` (one row per log point),
+``steps.npz`` (every update's batch loss, penalty and rate),
+``checkpoints/step-N.safetensors``, ``summary.json`` (the object ``--json`` prints) and the
+figures (PNG). :func:`train_in_folder` trains into one from Python as ``nnopt run`` does;
+:func:`resume_training`, :func:`open_run`, :func:`open_predictor` and
+:func:`watch_checkpoints` read one back.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import os
+import sys
+import time
+import tomllib
 import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import tomli_w
 
-from nnopt.outputs.checkpoint import save_checkpoint, write_atomic
-from nnopt.config.schema import Config, config_to_dict
-from nnopt.errors import ParamsError, RunDirError
-from nnopt.engine.training import History, TrainResult
+from nnopt.config import Config, config_from_dict, config_to_dict, resolve
+from nnopt.core.data import Columns, Dataset, columns_of
+from nnopt.engine.restore import (
+    Evaluation,
+    Inputs,
+    Predictor,
+    RunModel,
+    choose_weights,
+    evaluate_params,
+    run_model,
+    shape_only,
+    split_rows,
+)
+from nnopt.engine.setup import build_dataset
+from nnopt.engine.training import History, Training, TrainResult
+from nnopt.errors import CheckpointError, DivergenceError, RunDirError
+from nnopt.outputs.checkpoint import load_checkpoint, save_checkpoint
+from nnopt.outputs.serialize import csv_text, jsonable, write_bytes, write_json, write_text
+
+INPUTS_FILE = "inputs.json"
+INPUTS_FORMAT = "nnopt-inputs-1"
+KEEP_CHECKPOINTS = 3  # the newest ones kept in a run folder
+
+
+# ---------------------------------------------------------------- the folder
 
 
 def create_run_dir(path: Path, overwrite: bool = False) -> Path:
@@ -34,7 +63,8 @@ def create_run_dir(path: Path, overwrite: bool = False) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         if overwrite:
             path.mkdir(exist_ok=True)
-            _check_writable(path)
+            if not os.access(path, os.W_OK):
+                raise RunDirError(f"the run folder {path} is not writable")
             return path
         for n in range(1, 10_000):
             candidate = path if n == 1 else path.with_name(f"{path.name}-{n}")
@@ -50,35 +80,34 @@ def create_run_dir(path: Path, overwrite: bool = False) -> Path:
     raise RunDirError(f"cannot create the run folder {path}: too many folders with that name")
 
 
-def _check_writable(path: Path) -> None:
-    if not os.access(path, os.W_OK):
-        raise RunDirError(f"the run folder {path} is not writable")
-
-
-def write_text(path: Path, text: str) -> None:
-    """Writes a text file atomically, as a clear RunDirError when the disk refuses."""
-    try:
-        write_atomic(path, text.encode("utf-8"))
-    except OSError as exc:
-        raise RunDirError(f"cannot write {path}: {exc.strerror}") from None
-
-
 def write_config(run_dir: Path, config: Config) -> None:
     """The resolved config as TOML."""
     write_text(run_dir / "config.toml", tomli_w.dumps(config_to_dict(config)))
 
 
+def read_run_config(run_dir: Path) -> Config:
+    """The resolved config a run folder was trained with (its config.toml)."""
+    run_dir = Path(run_dir)
+    path = run_dir / "config.toml"
+    if not path.is_file():
+        raise RunDirError(f"{run_dir} is not a run folder (no config.toml)")
+    try:
+        raw = tomllib.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise RunDirError(f"{path} cannot be read: {exc}") from None
+    return resolve(config_from_dict(raw, str(path)))
+
+
+# ---------------------------------------------------------------- history
+
+
 def history_csv(history: History) -> str:
     """The log-point rows as CSV text (columns in order of first appearance)."""
-    columns: list[str] = []
-    for row in history.rows:
-        columns += [k for k in row if k not in columns]
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    for row in history.rows:
-        writer.writerow({k: (int(v) if k == "step" else repr(float(v))) for k, v in row.items()})
-    return out.getvalue()
+
+    def cell(key, value):
+        return int(value) if key == "step" else repr(float(value))
+
+    return csv_text(history.rows, cell=cell)
 
 
 def write_history(run_dir: Path, history: History) -> None:
@@ -86,37 +115,158 @@ def write_history(run_dir: Path, history: History) -> None:
 
 
 def read_history(run_dir: Path) -> History:
-    """The log-point rows of ``history.csv`` (per-step arrays are not stored)."""
+    """The log-point rows of ``history.csv`` (per-step arrays are not stored there)."""
+    import csv
+
     with open(Path(run_dir) / "history.csv", newline="") as f:
         rows = [{k: float(v) for k, v in row.items() if v != ""} for row in csv.DictReader(f)]
     return History(rows=rows)
+
+
+def write_steps(run_dir: Path, history: History) -> None:
+    """Every update's batch loss, regularization and rate, as ``steps.npz``."""
+    buf = io.BytesIO()
+    np.savez(buf, **{name: history.per_step(name) for name in ("loss", "reg", "lr")})
+    write_bytes(Path(run_dir) / "steps.npz", buf.getvalue())
+
+
+def read_steps(run_dir: Path, upto: int) -> dict[str, np.ndarray]:
+    """The first ``upto`` entries of each per-step array (empty if the file is missing)."""
+    try:
+        with np.load(Path(run_dir) / "steps.npz", allow_pickle=False) as f:
+            return {k: np.asarray(f[k])[:upto] for k in ("loss", "reg", "lr")}
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+        return {k: np.zeros((0,), np.float32) for k in ("loss", "reg", "lr")}
+
+
+# ---------------------------------------------------------------- checkpoints
 
 
 def checkpoint_path(run_dir: Path, step: int) -> Path:
     return Path(run_dir) / "checkpoints" / f"step-{step:08d}.safetensors"
 
 
-def write_checkpoint(run_dir: Path, state, keep: int = 3) -> Path:
+def checkpoint_step(path: Path) -> int:
+    """The step in a checkpoint's name ``step-00001000.safetensors``."""
+    return int(Path(path).stem.split("-", 1)[1])
+
+
+def write_checkpoint(run_dir: Path, state, keep: int = KEEP_CHECKPOINTS) -> Path:
     """Saves the state as ``checkpoints/step-N.safetensors``, keeping the newest ``keep``."""
     folder = Path(run_dir) / "checkpoints"
     path = checkpoint_path(run_dir, int(state.step))
     try:
         folder.mkdir(exist_ok=True)
-        save_checkpoint(path, state, {"step": str(int(state.step))})
     except OSError as exc:
         raise RunDirError(f"cannot write the checkpoint {path}: {exc.strerror}") from None
-    for old in sorted(folder.glob("step-*.safetensors"))[:-keep]:
+    save_checkpoint(path, state, {"step": str(int(state.step))})
+    for old in checkpoints(run_dir)[:-keep]:
         old.unlink(missing_ok=True)
     return path
 
 
 def checkpoints(run_dir: Path) -> list[Path]:
-    """The run's checkpoints, oldest first."""
-    return sorted((Path(run_dir) / "checkpoints").glob("step-*.safetensors"))
+    """The run's checkpoints, oldest first (by step number)."""
+    found = (Path(run_dir) / "checkpoints").glob("step-*.safetensors")
+    return sorted((p for p in found if p.stem[5:].isdigit()), key=checkpoint_step)
 
 
-def _nested(value: np.ndarray):
-    return value.tolist()
+def find_checkpoint(run_dir: Path, which: str = "latest") -> Path:
+    """The newest checkpoint (``latest``) or the one of a step number.
+
+    Raises:
+      RunDirError: no checkpoint yet, or none of that step (the ones kept are listed).
+    """
+    found = checkpoints(run_dir)
+    if not found:
+        raise RunDirError(f"{run_dir} has no checkpoint yet")
+    if which == "latest":
+        return found[-1]
+    try:
+        step = int(which)
+    except ValueError:
+        raise RunDirError(f"checkpoint = {which!r}: give latest or a step number") from None
+    path = checkpoint_path(run_dir, step)
+    if path not in found:
+        kept = ", ".join(str(checkpoint_step(p)) for p in found)
+        raise RunDirError(f"{run_dir} has no checkpoint of step {step}; it keeps steps {kept}")
+    return path
+
+
+def restore_weights(model: RunModel, path: Path, weights: str) -> tuple[int, dict[str, np.ndarray]]:
+    """(step, named parameters) of a checkpoint: ``raw`` or ``ema`` (the shadow) weights.
+
+    Raises:
+      CheckpointError: the file is missing, corrupted or does not fit the config.
+    """
+    state, _ = load_checkpoint(path, model.template)
+    return int(state.step), model.named(state, weights)
+
+
+# ---------------------------------------------------------------- inputs.json
+
+
+def inputs_record(config: Config, dataset: Dataset) -> dict:
+    """The JSON object of ``inputs.json`` for a run on ``dataset``."""
+    c = columns_of(dataset)
+    record = {
+        "format": INPUTS_FORMAT,
+        "task": dataset.task,
+        "features": list(c.features),
+        "label": c.label,
+        "classes": list(c.classes),
+        "standardization": {"mean": list(c.mean), "std": list(c.std)} if c.mean else None,
+        "data": {"name": config.data.name},
+    }
+    if config.data.path:
+        from nnopt.inputs.datafiles import file_digest
+
+        record["data"] |= {"path": config.data.path, "sha256": file_digest(config.data.path)}
+    return record
+
+
+def write_inputs(run_dir: Path, config: Config, dataset: Dataset) -> None:
+    """Writes ``inputs.json``: what ``nnopt predict`` needs to read new rows like the training rows."""
+    record = inputs_record(config, dataset)
+    lines = [f" {json.dumps(key)}: {json.dumps(value)}" for key, value in record.items()]
+    write_text(Path(run_dir) / INPUTS_FILE, "{\n" + ",\n".join(lines) + "\n}\n")
+
+
+def read_inputs(run_dir: Path) -> Inputs:
+    """The run's :class:`~nnopt.engine.restore.Inputs` from ``inputs.json``.
+
+    Raises:
+      RunDirError: the file is missing or not one that ``nnopt run`` wrote.
+    """
+    path = Path(run_dir) / INPUTS_FILE
+    try:
+        raw = json.loads(path.read_text("utf-8"))
+        if raw.get("format") != INPUTS_FORMAT:
+            raise ValueError("format")
+        scaling = raw["standardization"] or {"mean": [], "std": []}
+        columns = Columns(
+            features=tuple(raw["features"]),
+            label=raw["label"],
+            classes=tuple(raw["classes"]),
+            mean=tuple(float(v) for v in scaling["mean"]),
+            std=tuple(float(v) for v in scaling["std"]),
+        )
+        data = raw.get("data", {})
+        return Inputs(columns, raw["task"], data.get("path", ""), data.get("sha256", ""))
+    except FileNotFoundError:
+        raise RunDirError(
+            f"{path} is missing: the run predates inputs.json; run it again to predict with it"
+        ) from None
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError):
+        raise RunDirError(
+            f"{path} cannot be read: not an inputs file written by nnopt run"
+        ) from None
+
+
+# ---------------------------------------------------------------- summary
+
+
+SUMMARY_METRICS = ("train_loss", "train_total", "train_accuracy", "test_loss", "test_accuracy")
 
 
 def summary(result: TrainResult, run_dir: Path | None) -> dict:
@@ -129,7 +279,7 @@ def summary(result: TrainResult, run_dir: Path | None) -> dict:
         "final_total_loss": f["train_total"],
         "final_reg": f["train_reg"],
         "learning_rate": f["lr"],
-        "params": {k: _nested(v) for k, v in result.params.items()},
+        "params": jsonable(result.params),
         "run_dir": str(run_dir) if run_dir is not None else None,
     }
     if "train_accuracy" in f:
@@ -139,101 +289,113 @@ def summary(result: TrainResult, run_dir: Path | None) -> dict:
     if "test_loss" in f:
         out["test_loss"] = f["test_loss"]
     if result.ema_params is not None:
-        out["ema_params"] = {k: _nested(v) for k, v in result.ema_params.items()}
-        out["ema"] = {
-            k[len("ema_") :]: v
-            for k, v in f.items()
-            if k.startswith("ema_")
-            and "[" not in k
-            and k[4:]
-            in ("train_loss", "train_total", "train_accuracy", "test_loss", "test_accuracy")
-        }
+        out["ema_params"] = jsonable(result.ema_params)
+        out["ema"] = {m: f[f"ema_{m}"] for m in SUMMARY_METRICS if f"ema_{m}" in f}
     return out
 
 
 def write_summary(run_dir: Path, payload: dict) -> None:
-    write_text(run_dir / "summary.json", json.dumps(payload, indent=2) + "\n")
+    write_json(run_dir / "summary.json", payload, indent=2)
 
 
-def read_params_file(path: Path) -> dict[str, np.ndarray]:
-    """Parameters from JSON (``{"w1": [[...]], ...}``) or NPZ, named as in the lecture.
+# ---------------------------------------------------------------- training into a folder
 
-    Raises:
-      ParamsError: the file is missing, unreadable, or not a name -> array mapping.
+
+def start_run_folder(training: Training, path: Path, overwrite: bool = False) -> Path:
+    """Creates the run folder of a set-up training (``path``, or ``path-2`` ... when taken) and
+    writes its starting state, config and inputs, so ``resume`` can always go on from a
+    checkpoint, however early the run is stopped. Returns the folder."""
+    run_dir = create_run_dir(path, overwrite)
+    write_checkpoint(run_dir, training.state)
+    write_config(run_dir, training.config)
+    write_inputs(run_dir, training.config, training.dataset)
+    return run_dir
+
+
+def save_progress(training: Training, run_dir: Path) -> None:
+    """The history so far, then the checkpoint of the current state."""
+    write_history(run_dir, training.history)
+    write_steps(run_dir, training.history)
+    write_checkpoint(run_dir, training.state)
+
+
+@dataclass
+class FolderRun:
+    """A run trained into its folder: the result and the summary written to ``summary.json``."""
+
+    result: TrainResult
+    summary: dict
+    run_dir: Path
+    figures: list[Path] = field(default_factory=list)
+
+
+def train_in_folder(
+    training: Training,
+    run_dir: Path,
+    on_chunk: Callable[[Training, int], None] | None = None,
+    tensorboard: bool = False,
+    figures: bool = True,
+) -> FolderRun:
+    """Trains to the end, writing into ``run_dir`` what ``nnopt run`` writes: the history and a
+    checkpoint every ``train.checkpoint_every`` steps, and at the end the history, the per-step
+    values, the final checkpoint, ``summary.json`` and (``figures``) the PNG figures.
+
+    ``on_chunk(training, updates)`` is called after every chunk (a progress bar). On Ctrl-C
+    or a diverged loss the progress so far is saved before the exception goes on.
+
+    Example (from a notebook)::
+
+        from nnopt import load_config, Training, train_in_folder
+        from nnopt.outputs.run_dir import start_run_folder
+        training = Training(load_config("circle-l2"))
+        done = train_in_folder(training, start_run_folder(training, "runs/circle-l2"))
+        done.summary["final_loss"]
     """
-    path = Path(path)
-    label = f"params file {path}"
-    try:
-        if path.suffix.lower() == ".npz":
-            with np.load(path, allow_pickle=False) as f:
-                return {k: np.asarray(f[k]) for k in f.files}
-        raw = json.loads(path.read_text("utf-8"))
-    except FileNotFoundError:
-        raise ParamsError(f"{label} does not exist") from None
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
-        kind = "NPZ" if path.suffix.lower() == ".npz" else "JSON"
-        raise ParamsError(
-            f"{label} is not a readable {kind} file ({exc.__class__.__name__})"
-        ) from None
-    if not isinstance(raw, dict):
-        raise ParamsError(f"{label}: expected an object mapping names (w1, b1, ...) to arrays")
-    out = {}
-    for name, value in raw.items():
-        try:
-            with np.errstate(over="ignore"):  # too large for float32: inf, refused by check_params
-                out[name] = np.asarray(value, dtype=np.float32)
-        except (TypeError, ValueError, OverflowError):
-            raise ParamsError(f"{label}: {name} is not a (nested) list of numbers") from None
-    return out
-
-
-def write_steps(run_dir: Path, history: History) -> None:
-    """Every update's batch loss, regularization and rate, as ``steps.npz``."""
-    buf = io.BytesIO()
-    np.savez(buf, **{name: history.per_step(name) for name in ("loss", "reg", "lr")})
-    try:
-        write_atomic(Path(run_dir) / "steps.npz", buf.getvalue())
-    except OSError as exc:
-        raise RunDirError(f"cannot write {run_dir}/steps.npz: {exc.strerror}") from None
-
-
-def read_steps(run_dir: Path, upto: int) -> dict[str, np.ndarray]:
-    """The first ``upto`` entries of each per-step array (empty if the file is missing)."""
-    try:
-        with np.load(Path(run_dir) / "steps.npz", allow_pickle=False) as f:
-            return {k: np.asarray(f[k])[:upto] for k in ("loss", "reg", "lr")}
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
-        return {k: np.zeros((0,), np.float32) for k in ("loss", "reg", "lr")}
-
-
-def read_run_config(run_dir: Path) -> Config:
-    """The resolved config a run folder was trained with (its config.toml)."""
-    import tomllib
-
-    from nnopt.config.schema import config_from_dict, resolve
-
     run_dir = Path(run_dir)
-    path = run_dir / "config.toml"
-    if not path.is_file():
-        raise RunDirError(f"{run_dir} is not a run folder (no config.toml)")
+    events = None
+    if tensorboard:
+        from nnopt.outputs.tensorboard import EventLog
+
+        events = EventLog(run_dir, rows_written=len(training.history.rows))
+    every = training.config.train.checkpoint_every
     try:
-        raw = tomllib.loads(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise RunDirError(f"{path} cannot be read: {exc}") from None
-    return resolve(config_from_dict(raw, str(path)))
+        while not training.done:
+            until_checkpoint = every - training.step % every if every else None
+            updates = training.advance(until_checkpoint)
+            if events is not None:
+                events.write_new(training.history.rows)
+            if on_chunk is not None:
+                on_chunk(training, updates)
+            if every and training.step % every == 0 and not training.done:
+                save_progress(training, run_dir)
+    except (KeyboardInterrupt, DivergenceError):
+        save_progress(training, run_dir)
+        raise
+    finally:
+        if events is not None:
+            events.close()
+    result = training.result()
+    save_progress(training, run_dir)
+    payload = summary(result, run_dir)
+    write_summary(run_dir, payload)
+    done = FolderRun(result, payload, run_dir)
+    if figures:
+        done.figures = save_run_figures(result, run_dir)
+    return done
 
 
-def resume_training(run_dir: Path):
+def save_run_figures(result: TrainResult, run_dir: Path) -> list[Path]:
+    """The run's figures as PNG files in its folder (matplotlib is imported only here)."""
+    from nnopt.outputs.plots import save_run_figures as save
+
+    return save(result, run_dir)
+
+
+def resume_training(run_dir: Path) -> Training:
     """A Training set to the latest good checkpoint of a run folder, with its history so far.
 
     A checkpoint that fails its checksum is skipped (with a warning) for the one before it.
     """
-    import sys
-
-    from nnopt.outputs.checkpoint import load_checkpoint
-    from nnopt.errors import CheckpointError
-    from nnopt.engine.training import Training
-
     run_dir = Path(run_dir)
     training = Training(read_run_config(run_dir))
     found = checkpoints(run_dir)
@@ -252,10 +414,139 @@ def resume_training(run_dir: Path):
     history.rows = [row for row in history.rows if row["step"] <= step]
     steps = read_steps(run_dir, step)
     if len(steps["loss"]) == step:
-        history.step_loss, history.step_reg, history.step_lr = (
-            [steps["loss"]],
-            [steps["reg"]],
-            [steps["lr"]],
-        )
+        history.add_steps(steps["loss"], steps["reg"], steps["lr"])
     training.restore(state, history)
     return training
+
+
+# ---------------------------------------------------------------- evaluating a folder
+
+
+@dataclass
+class RestoredRun:
+    """A run folder opened for evaluation: its config, data, model and notes for the user."""
+
+    run_dir: Path
+    config: Config
+    dataset: Dataset
+    model: RunModel
+    warnings: list[str] = field(default_factory=list)
+
+    def evaluate(self, checkpoint: Path, weights: str, split: str = "test") -> Evaluation:
+        step, params = restore_weights(self.model, checkpoint, weights)
+        return evaluate_params(self.model, self.dataset, params, split, step, weights)
+
+
+def open_run(run_dir: Path) -> RestoredRun:
+    """A run folder's config, its data rebuilt from the config (the same split), and its model.
+
+    A data file whose SHA-256 differs from the one the run recorded gives a warning: the
+    test rows may not be the ones the run held out.
+    """
+    run_dir = Path(run_dir)
+    config = read_run_config(run_dir)
+    dataset = build_dataset(config)
+    warnings = []
+    if config.data.path and (run_dir / INPUTS_FILE).is_file():
+        from nnopt.inputs.datafiles import display_name, file_digest
+
+        recorded = read_inputs(run_dir).data_sha256
+        if recorded and recorded != file_digest(config.data.path):
+            warnings.append(
+                f"the data file {display_name(config.data.path)} changed since the run; "
+                "its test rows may differ from the ones the run held out"
+            )
+    return RestoredRun(run_dir, config, dataset, run_model(config, dataset), warnings)
+
+
+def open_predictor(
+    run_dir: Path, weights: str | None = None, checkpoint: str = "latest"
+) -> Predictor:
+    """A run's model with the weights of one checkpoint, from the run folder alone (config,
+    ``inputs.json``, the checkpoint): no data file needed."""
+    run_dir = Path(run_dir)
+    config = read_run_config(run_dir)
+    inputs = read_inputs(run_dir)
+    if inputs.task == "none":
+        raise RunDirError(
+            f"{run_dir} trained the 1-D demo's single parameter, which takes no inputs: "
+            "nothing to predict"
+        )
+    weights = choose_weights(config, weights)
+    model = run_model(config, shape_only(inputs))
+    step, params = restore_weights(model, find_checkpoint(run_dir, checkpoint), weights)
+    return Predictor(inputs, model, params, step, weights)
+
+
+@dataclass(frozen=True)
+class Watched:
+    """What :func:`watch_checkpoints` saw: ``waiting`` (no run yet), ``opened`` (the run),
+    ``evaluated`` (a checkpoint's evaluation; ``final`` at the run's last step) or
+    ``timeout``."""
+
+    kind: str
+    run: RestoredRun | None = None
+    evaluation: Evaluation | None = None
+    final: bool = False
+    last_step: int | None = None
+
+
+def watch_checkpoints(
+    run_dir: Path,
+    weights: str | None = None,
+    split: str = "test",
+    interval: float = 2.0,
+    timeout: float | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[Watched]:
+    """Evaluates every checkpoint of a run folder not seen yet, oldest first, as a run trains
+    into it, until the run's last (``train.steps``) or ``timeout`` seconds.
+
+    Yields ``waiting`` once while the folder holds no run yet, ``opened`` when it does, then
+    one ``evaluated`` per checkpoint, ending with the final one or with ``timeout``.
+    """
+    if not (interval > 0 and np.isfinite(interval)):
+        raise RunDirError(f"interval = {interval:g} is out of range: must be > 0 seconds")
+    if timeout is not None and not (timeout >= 0 and np.isfinite(timeout)):
+        raise RunDirError(f"timeout = {timeout:g} is out of range: must be >= 0 seconds")
+    run_dir = Path(run_dir)
+    deadline = None if timeout is None else time.monotonic() + timeout
+
+    def out_of_time() -> bool:
+        """Sleeps one interval (less if the deadline is nearer); True once it has passed."""
+        if deadline is not None and time.monotonic() >= deadline:
+            return True
+        pause = (
+            interval if deadline is None else min(interval, max(0.0, deadline - time.monotonic()))
+        )
+        sleep(pause)
+        return deadline is not None and time.monotonic() >= deadline
+
+    if not (run_dir / "config.toml").is_file():
+        yield Watched("waiting")
+        while not (run_dir / "config.toml").is_file():
+            if out_of_time():
+                yield Watched("timeout")
+                return
+    run = open_run(run_dir)
+    weights = choose_weights(run.config, weights)
+    split_rows(run.dataset, split)  # no test rows: say so now, not at the first checkpoint
+    yield Watched("opened", run=run)
+    final, seen, last = run.config.train.steps, set(), None
+    while True:
+        for path in checkpoints(run_dir):
+            step = checkpoint_step(path)
+            if step in seen:
+                continue
+            try:
+                evaluation = run.evaluate(path, weights, split)
+            except CheckpointError:
+                continue  # removed (only the newest are kept) between listing and reading
+            seen.add(step)
+            last = step
+            yield Watched("evaluated", run, evaluation, final=step >= final, last_step=step)
+            if step >= final:
+                return
+        if out_of_time():
+            yield Watched("timeout", run, last_step=last)
+            return

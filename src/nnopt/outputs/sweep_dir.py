@@ -1,23 +1,30 @@
-"""What a sweep leaves on disk: per-configuration results (for resuming), the results table
-(CSV and Parquet), the histories, and the figures (race, heatmap, boundaries, seeds)."""
+"""Sweep folders: a sweep trained into one (resuming what finished), and what it leaves there.
+
+:func:`run_sweep` is ``nnopt sweep`` as a function: it opens (or resumes) the folder, trains
+the configurations not done yet on a backend, keeps each one's result as it finishes
+(``points/<config hash>.json``), then writes the results table (CSV and Parquet), the
+histories, the figures (race, heatmap, boundaries, seeds) and ``summary.json``.
+"""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import textwrap
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from matplotlib.figure import Figure
 
+from nnopt.config import SweepConfig
+from nnopt.engine.sweep import run as sweep_run
+from nnopt.engine.sweep.grid import Point, grid_points, point_key
+from nnopt.engine.sweep.results import PointResult, result_table
 from nnopt.errors import RunDirError
-from nnopt.outputs.plots import plain_log_ticks
-from nnopt.outputs.run_dir import write_text
-from nnopt.engine.sweep.run import Point, PointResult, point_key
+from nnopt.outputs.run_dir import create_run_dir
+from nnopt.outputs.serialize import csv_text, jsonable, write_figure, write_json, write_text
 
 HISTORY_COLUMNS = (
     "step", "lr", "batch_loss", "train_loss", "train_reg", "train_total", "train_accuracy",
@@ -29,27 +36,14 @@ HISTORY_COLUMNS = (
 # ------------------------------------------------------------------ per point (resume)
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, (np.floating, np.integer)):
-        return value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None  # JSON has no NaN; a diverged run's metrics read back as NaN
-    return value
-
-
 def save_point(out: Path, point: Point, result: PointResult) -> None:
     """``points/<config hash>.json``: everything the sweep keeps of one configuration."""
     payload = {
         "index": result.index, "settings": result.settings, "diverged_at": result.diverged_at,
-        "rows": [{k: _plain(v) for k, v in row.items()} for row in result.rows],
-        "params": _plain(result.params),
-        "ema_params": _plain(result.ema_params) if result.ema_params is not None else None,
+        "rows": result.rows, "params": result.params, "ema_params": result.ema_params,
     }  # fmt: skip
-    write_text(out / "points" / f"{point_key(point)}.json", json.dumps(payload))
+    # JSON has no NaN: a diverged run's metrics are written as null and read back as NaN.
+    write_json(out / "points" / f"{point_key(point)}.json", payload, indent=None)
 
 
 def load_point(out: Path, point: Point) -> PointResult | None:
@@ -70,15 +64,7 @@ def load_point(out: Path, point: Point) -> PointResult | None:
 
 
 def table_csv(table: list[dict]) -> str:
-    columns: list[str] = []
-    for row in table:
-        columns += [k for k in row if k not in columns]
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    for row in table:
-        writer.writerow({k: _cell(v) for k, v in row.items()})
-    return buf.getvalue()
+    return csv_text(table, cell=lambda key, value: _cell(value))
 
 
 def _cell(value: Any) -> Any:
@@ -111,13 +97,11 @@ def write_table(out: Path, table: list[dict]) -> None:
 
 def write_histories(out: Path, results: list[PointResult]) -> None:
     """histories.csv: one row per configuration and log point."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(("config", *HISTORY_COLUMNS))
-    for r in sorted(results, key=lambda r: r.index):
-        for row in r.rows:
-            writer.writerow((r.index, *(_cell(row.get(c)) for c in HISTORY_COLUMNS)))
-    write_text(out / "histories.csv", buf.getvalue())
+    rows = [
+        {"config": r.index, **row} for r in sorted(results, key=lambda r: r.index) for row in r.rows
+    ]
+    text = csv_text(rows, ["config", *HISTORY_COLUMNS], cell=lambda key, value: _cell(value))
+    write_text(out / "histories.csv", text)
 
 
 # ------------------------------------------------------------------ figures
@@ -137,8 +121,10 @@ def _by_setting(results: list[PointResult]) -> dict[str, list[PointResult]]:
     return out
 
 
-def figure_race(results: list[PointResult], metric: str = "train_loss") -> Figure:
+def figure_race(results: list[PointResult], metric: str = "train_loss"):
     """Every setting's loss over the steps on one plot (mean over seeds, band = min..max)."""
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(7.5, 4.6), layout="constrained")
     ax = fig.subplots()
     for i, (label, group) in enumerate(_by_setting(results).items()):
@@ -163,9 +149,7 @@ def figure_race(results: list[PointResult], metric: str = "train_loss") -> Figur
     return fig
 
 
-def figure_heatmap(
-    table: list[dict], x_field: str, y_field: str, metric: str = "train_loss"
-) -> Figure:
+def figure_heatmap(table: list[dict], x_field: str, y_field: str, metric: str = "train_loss"):
     """Final ``metric`` over two grid axes, averaged over the other axes and the seeds."""
     xs = list(dict.fromkeys(json.dumps(r[x_field]) for r in table))
     ys = list(dict.fromkeys(json.dumps(r[y_field]) for r in table))
@@ -179,6 +163,8 @@ def figure_heatmap(
             ]
             values = [v for v in values if v is not None and np.isfinite(v)]
             grid[j, i] = np.mean(values) if values else np.nan
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(1.2 * len(xs) + 3, 0.6 * len(ys) + 2.2), layout="constrained")
     ax = fig.subplots()
     with np.errstate(all="ignore"):
@@ -203,13 +189,15 @@ def figure_heatmap(
     return fig
 
 
-def figure_seeds(table: list[dict], metric: str = "train_loss") -> Figure:
+def figure_seeds(table: list[dict], metric: str = "train_loss"):
     """Final ``metric`` per setting: the mean over seeds with a min..max bar, and each seed."""
     groups: dict[str, list[float]] = {}
     for r in table:
         label = _label({k: v for k, v in r.items() if k not in _NOT_SETTINGS})
         v = r.get(metric)
         groups.setdefault(label, []).append(np.nan if v is None or r["diverged"] else v)
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(7.5, 0.35 * len(groups) + 1.8), layout="constrained")
     ax = fig.subplots()
     for j, values in enumerate(groups.values()):
@@ -237,10 +225,10 @@ _NOT_SETTINGS = (
 )
 
 
-def figure_boundaries(points: list[Point], results: list[PointResult], limit: int = 16) -> Figure:
+def figure_boundaries(points: list[Point], results: list[PointResult], limit: int = 16):
     """Small multiples of decision boundaries (2-D classification data), first seed of each setting."""
+    from nnopt.engine.sweep.batch import point_model
     from nnopt.outputs.plots import draw_boundary
-    from nnopt.engine.training import Training
 
     firsts = [group[0] for group in _by_setting(results).values()][:limit]
     by_index = {p.index: p for p in points}
@@ -248,14 +236,17 @@ def figure_boundaries(points: list[Point], results: list[PointResult], limit: in
     rows = -(-len(firsts) // cols)
     # Fixed margins: a layout engine would measure the labels of every panel again.
     width, height = 3.3 * cols, 3.3 * rows
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(width, height))
     fig.subplots_adjust(left=0.45 / width, right=1 - 0.15 / width, bottom=0.35 / height,
                         top=1 - 0.3 / height, wspace=0.3, hspace=0.3)  # fmt: skip
     axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
     for ax, r in zip(axes, firsts):
-        training = Training(by_index[r.index].config)
-        shell = _Shell(training)
-        draw_boundary(ax, shell, r.params, textwrap.fill(_label(r.settings), 36), grid_step=0.03)
+        structure, dataset = point_model(by_index[r.index])
+        draw_boundary(
+            ax, structure, dataset, r.params, textwrap.fill(_label(r.settings), 36), grid_step=0.03
+        )
         ax.set(xlabel="", ylabel="")
         ax.title.set_fontsize(8)
     for ax in axes[len(firsts) :]:
@@ -263,18 +254,10 @@ def figure_boundaries(points: list[Point], results: list[PointResult], limit: in
     return fig
 
 
-class _Shell:
-    """What nnopt.plots.draw_boundary reads of a result: its structure and dataset."""
-
-    def __init__(self, training):
-        self.structure = training.structure
-        self.dataset = training.dataset
-
-
 def save_figures(out: Path, points: list[Point], results: list[PointResult], table: list[dict],
                  grid_fields: list[str]) -> list[str]:  # fmt: skip
     """Writes the figures that apply to this sweep; returns their file names."""
-    figs: dict[str, Figure] = {"race": figure_race(results)}
+    figs = {"race": figure_race(results)}
     multi = [f for f in grid_fields if len({json.dumps(r[f]) for r in table}) > 1]
     if len(multi) >= 2:
         figs["heatmap"] = figure_heatmap(table, multi[0], multi[1])
@@ -287,13 +270,131 @@ def save_figures(out: Path, points: list[Point], results: list[PointResult], tab
         and "train_accuracy" in results[0].rows[-1]
     ):
         figs["boundaries"] = figure_boundaries(points, results)
-    names = []
     for stem, fig in figs.items():
-        plain_log_ticks(fig)
-        path = out / f"{stem}.png"
-        try:
-            fig.savefig(path, dpi=100)
-        except OSError as exc:
-            raise RunDirError(f"cannot write {path}: {exc.strerror}") from None
-        names.append(path.name)
-    return names
+        write_figure(out / f"{stem}.png", fig)
+    return [f"{stem}.png" for stem in figs]
+
+
+# ------------------------------------------------------------------ a sweep into its folder
+
+
+def open_sweep_dir(path: Path, spec: dict) -> tuple[Path, bool]:
+    """The output folder and whether it resumes an earlier run of the same sweep.
+
+    A folder holding the same sweep (same ``sweep.json``) is resumed; another existing folder
+    is left alone and a new name (``DIR-2`` ...) is taken.
+    """
+    path = Path(path)
+    for n in range(1, 10_000):
+        candidate = path if n == 1 else path.with_name(f"{path.name}-{n}")
+        saved = candidate / "sweep.json"
+        if saved.is_file():
+            try:
+                if json.loads(saved.read_text("utf-8")) == spec:
+                    return candidate, True
+            except (OSError, ValueError):
+                pass
+            continue
+        if not candidate.exists():
+            return create_run_dir(candidate), False
+    raise RunDirError(f"cannot create the sweep folder {path}: too many folders with that name")
+
+
+@dataclass
+class SweepRun:
+    """A sweep trained into its folder: the points, their results in order, the table and the
+    summary written to ``summary.json``."""
+
+    out: Path
+    points: list[Point]
+    results: list[PointResult]
+    table: list[dict]
+    summary: dict
+
+
+class SweepInterrupted(Exception):
+    """Ctrl-C during a sweep, after the finished configurations were saved."""
+
+    def __init__(self, out: Path, done: int, total: int):
+        super().__init__(f"{done} of {total} configurations are saved in {out}")
+        self.out, self.done, self.total = out, done, total
+
+
+def run_sweep(
+    base: dict,
+    sweep: SweepConfig,
+    out: Path,
+    source: str = "sweep",
+    backend: str = "local",
+    address: str | None = None,
+    threshold: float | None = None,
+    on_start: Callable[[Path, int, int, int], None] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> SweepRun:
+    """Trains every configuration of ``sweep`` over the TOML-shaped ``base`` config into the
+    folder ``out`` (a new name if another sweep is there), resuming what an earlier run of the
+    same sweep finished; writes the tables, histories, figures and ``summary.json``.
+
+    ``on_start(folder, done, total, steps_to_train)`` is called once before training;
+    ``on_progress(updates)`` as updates finish. ``backend`` is ``local`` (threads on every
+    core) or ``ray`` (each shard a Ray task; ``address`` a cluster to join, else a local Ray).
+
+    Raises:
+      ConfigError: a bad grid or a combination that is no valid config, or a sweep too large
+        for memory (before anything is written).
+      SweepInterrupted: on Ctrl-C, with the finished configurations saved.
+    """
+    points = grid_points(base, dict(sweep.grid), sweep.seeds, source)
+    groups = sweep_run.group_points(points)
+    sweep_run.check_memory(groups)
+    spec = {"base": base, "grid": {k: list(v) for k, v in sweep.grid.items()},
+            "seeds": sweep.seeds, "points": [point_key(p) for p in points]}  # fmt: skip
+    out, resumed = open_sweep_dir(out, jsonable(spec))
+    write_json(out / "sweep.json", spec)
+    (out / "points").mkdir(exist_ok=True)
+    results = {}
+    for p in points if resumed else ():
+        saved = load_point(out, p)
+        if saved is not None:
+            results[p.index] = saved
+    todo = [g for g in ([p for p in g if p.index not in results] for g in groups) if g]
+    by_index = {p.index: p for p in points}
+    if on_start is not None:
+        steps = sum(len(g) * g[0].config.train.steps for g in todo)
+        on_start(out, len(results), len(points), steps)
+    progress = on_progress or (lambda updates: None)
+
+    def keep(batch_results: list[PointResult]) -> None:
+        for r in batch_results:
+            save_point(out, by_index[r.index], r)
+            results[r.index] = r
+
+    try:
+        if backend == "ray":
+            from nnopt.engine.sweep.ray_backend import run_on_ray
+
+            def done(batch_results):
+                keep(batch_results)
+                progress(sum(by_index[r.index].config.train.steps for r in batch_results))
+
+            run_on_ray([s for g in todo for s in sweep_run.shards_of(g, 1)], address, done)
+        else:
+            at_once = sweep_run.groups_at_once(todo)
+            sweep_run.run_groups(todo, keep, on_chunk=progress, at_once=at_once)
+    except KeyboardInterrupt:
+        raise SweepInterrupted(out, len(results), len(points)) from None
+    ordered = [results[p.index] for p in points]
+    table, threshold = result_table(ordered, threshold)
+    write_table(out, table)
+    write_histories(out, ordered)
+    figures = save_figures(out, points, ordered, table, list(sweep.grid))
+    diverged = [r["config"] for r in table if r["diverged"]]
+    best = min((r for r in table if not r["diverged"]), key=lambda r: r.get("train_loss", float("inf")),
+               default=None)  # fmt: skip
+    summary = {
+        "out": str(out), "configurations": len(points), "groups": len(groups), "resumed": resumed,
+        "threshold": threshold, "diverged": diverged, "best": best, "figures": figures,
+        "results": str(out / "results.csv"),
+    }  # fmt: skip
+    write_json(out / "summary.json", summary)
+    return SweepRun(out, points, ordered, table, summary)

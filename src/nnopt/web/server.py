@@ -39,8 +39,9 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from nnopt.errors import NnoptError
 from nnopt.web import protocol
+from nnopt.web.plane import dataset_previews
 from nnopt.web.protocol import CHUNK, LIMITS
-from nnopt.web.session import Session, dataset_previews
+from nnopt.web.session import Session
 
 log = logging.getLogger("nnopt.web")
 
@@ -93,7 +94,7 @@ class Slot:
             self.wake.clear()
 
 
-class Registry:
+class Sessions:
     """The open sessions, at most ``limit`` of them."""
 
     def __init__(self, limit: int):
@@ -119,72 +120,9 @@ class Registry:
 
 def create_app(workers: int | None = None) -> Starlette:
     """The playground app; training runs on a pool of ``workers`` threads (default: the cores)."""
-    registry = Registry(LIMITS.sessions)
     executor = ThreadPoolExecutor(
         max_workers=workers or os.cpu_count() or 2, thread_name_prefix="nnopt-train"
     )
-
-    async def run(fn, *args):
-        return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
-
-    async def index(request: Request) -> HTMLResponse:
-        page = resources.files("nnopt.web").joinpath("static", "index.html").read_text("utf-8")
-        return HTMLResponse(page, headers={"Cache-Control": "no-cache"})
-
-    async def choices(request: Request) -> JSONResponse:
-        return JSONResponse(_hello(None))
-
-    async def health(request: Request) -> JSONResponse:
-        # Read-only and cheap (no pool work): answers even while every worker trains.
-        return JSONResponse({"sessions": len(registry.slots)})
-
-    async def upload(request: Request) -> JSONResponse:
-        slot = registry.get(request.path_params["session"])
-        if slot is None:
-            return _error(404, "upload: this tab's session is closed; reload the page")
-        declared = request.headers.get("content-length", "0")
-        if declared.isdigit() and int(declared) > LIMITS.upload_bytes:
-            return _error(413, f"upload: the file is larger than {LIMITS.upload_bytes} bytes")
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > LIMITS.upload_bytes:
-                return _error(413, f"upload: the file is larger than {LIMITS.upload_bytes} bytes")
-        try:
-            x, y = await run(protocol.parse_points_csv, bytes(body))
-        except NnoptError as exc:
-            return _error(400, str(exc))
-        async with slot.lock:
-            summary = slot.session.set_upload(x, y)
-        return JSONResponse({"ok": True, **summary})
-
-    async def playground(ws: WebSocket) -> None:
-        if not _same_origin(ws):
-            await ws.close(code=1008)  # before accept: the browser sees a refused handshake
-            return
-        await ws.accept()
-        slot = registry.open()
-        if slot is None:
-            message = f"the server is serving {LIMITS.sessions} tabs already; close one and reload"
-            await ws.send_text(json.dumps({"type": "error", "message": message}))
-            await ws.close(code=1013)
-            return
-        frames = asyncio.create_task(_frame_loop(slot, ws, run))
-        try:
-            await _send(slot, ws, json.dumps(_hello(slot.session.id)))
-            while True:
-                message = await ws.receive()
-                if message["type"] == "websocket.disconnect":
-                    break
-                if not slot.allow_message():  # a flood: see MESSAGE_RATE
-                    await _drop(slot, ws)
-                    continue
-                await _handle(slot, ws, message.get("text"), run)
-        except Exception:  # a broken connection ends the session like a closed tab
-            log.debug("websocket ended", exc_info=True)
-        finally:
-            frames.cancel()
-            registry.close(slot.session.id)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -200,8 +138,87 @@ def create_app(workers: int | None = None) -> Starlette:
         Mount("/static", StaticFiles(packages=[("nnopt.web", "static")]), name="static"),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
-    app.state.registry = registry
+    app.state.sessions = Sessions(LIMITS.sessions)
+    app.state.executor = executor
     return app
+
+
+async def _run(app, fn, *args):
+    """``fn(*args)`` on the app's training pool, awaited (the event loop never trains)."""
+    return await asyncio.get_running_loop().run_in_executor(app.state.executor, fn, *args)
+
+
+# ---------------------------------------------------------------- routes
+
+
+async def index(request: Request) -> HTMLResponse:
+    page = resources.files("nnopt.web").joinpath("static", "index.html").read_text("utf-8")
+    return HTMLResponse(page, headers={"Cache-Control": "no-cache"})
+
+
+async def choices(request: Request) -> JSONResponse:
+    return JSONResponse(_hello(None))
+
+
+async def health(request: Request) -> JSONResponse:
+    # Read-only and cheap (no pool work): answers even while every worker trains.
+    return JSONResponse({"sessions": len(request.app.state.sessions.slots)})
+
+
+async def upload(request: Request) -> JSONResponse:
+    slot = request.app.state.sessions.get(request.path_params["session"])
+    if slot is None:
+        return _error(404, "upload: this tab's session is closed; reload the page")
+    declared = request.headers.get("content-length", "0")
+    if declared.isdigit() and int(declared) > LIMITS.upload_bytes:
+        return _error(413, f"upload: the file is larger than {LIMITS.upload_bytes} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > LIMITS.upload_bytes:
+            return _error(413, f"upload: the file is larger than {LIMITS.upload_bytes} bytes")
+    try:
+        x, y = await _run(request.app, protocol.parse_points_csv, bytes(body))
+    except NnoptError as exc:
+        return _error(400, str(exc))
+    async with slot.lock:
+        summary = slot.session.set_upload(x, y)
+    return JSONResponse({"ok": True, **summary})
+
+
+async def playground(ws: WebSocket) -> None:
+    """One tab's session: messages in, replies and frames out, until the tab closes."""
+    if not _same_origin(ws):
+        await ws.close(code=1008)  # before accept: the browser sees a refused handshake
+        return
+    await ws.accept()
+    sessions = ws.app.state.sessions
+    slot = sessions.open()
+    if slot is None:
+        message = f"the server is serving {LIMITS.sessions} tabs already; close one and reload"
+        await ws.send_text(json.dumps({"type": "error", "message": message}))
+        await ws.close(code=1013)
+        return
+
+    async def run(fn, *args):
+        return await _run(ws.app, fn, *args)
+
+    frames = asyncio.create_task(_frame_loop(slot, ws, run))
+    try:
+        await _send(slot, ws, json.dumps(_hello(slot.session.id)))
+        while True:
+            message = await ws.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            if not slot.allow_message():  # a flood: see MESSAGE_RATE
+                await _drop(slot, ws)
+                continue
+            await _handle(slot, ws, message.get("text"), run)
+    except Exception:  # a broken connection ends the session like a closed tab
+        log.debug("websocket ended", exc_info=True)
+    finally:
+        frames.cancel()
+        sessions.close(slot.session.id)
 
 
 def _hello(session_id: str | None) -> dict:

@@ -1,7 +1,7 @@
 """The Ray backend of sweeps: each shard of a group of configurations becomes one Ray task.
 
 A task receives plain data (TOML-shaped config dicts, indices, settings), rebuilds
-the configurations in the worker, trains them with :func:`nnopt.sweep.run_batch`
+the configurations in the worker, trains them with :func:`nnopt.engine.sweep.run.run_batch`
 and returns plain results, so the same sweep gives the same numbers on either
 backend. With no address a local Ray instance is started (and stopped); with one,
 nnopt joins that cluster, whose workers need nnopt installed.
@@ -13,9 +13,11 @@ import os
 import socket
 from collections.abc import Callable
 
-from nnopt.config.schema import config_from_dict, config_to_dict
+from nnopt.config import config_from_dict, config_to_dict
+from nnopt.engine.sweep.grid import Point
+from nnopt.engine.sweep.results import PointResult
+from nnopt.engine.sweep.run import run_batch
 from nnopt.errors import NnoptError
-from nnopt.engine.sweep.run import Point, PointResult, run_batch
 
 
 def _payload(points: list[Point]) -> list[tuple]:
@@ -38,14 +40,14 @@ def check_reachable(address: str, timeout: float = 3.0) -> None:
     text = address.removeprefix("ray://")
     host, _, port = text.rpartition(":")
     if not host or not port.isdigit():
-        raise NnoptError(f"--address {address!r}: expected host:port, e.g. 127.0.0.1:6379")
+        raise NnoptError(f"ray address = {address!r}: expected host:port, e.g. 127.0.0.1:6379")
     try:
         with socket.create_connection((host, int(port)), timeout=timeout):
             pass
     except OSError as exc:
         raise NnoptError(
-            f"--address {address}: no Ray cluster answers there ({exc.strerror or exc}); "
-            "start one with `ray start --head` or leave out --address to start a local one"
+            f"ray address = {address}: no Ray cluster answers there ({exc.strerror or exc}); "
+            "start one with `ray start --head`, or give no address to start a local one"
         ) from None
 
 

@@ -61,7 +61,6 @@ const app = {
   playedAt: null, // step when Play was pressed (to show "compiling")
   frameTimes: [],
   net: null, // the network view's DOM handles
-  uploaded: false,
 };
 const SERIES_MAX = 600;
 
@@ -315,12 +314,13 @@ function buildMenus() {
   fillSelect($("init"), c.initializers);
   fillSelect($("loss"), c.losses.map((l) => l.name), { cost_profit: "cost / profit" });
   for (const o of $("loss").options) o.title = c.losses.find((x) => x.name === o.value).summary;
-  fillSelect($("regularizer"), c.regularizers, { none: "none", l1: "L1", l2: "L2" });
-  fillSelect($("schedule"), c.schedules, { exponential_decay: "exponential decay" });
+  const labels = (items) => Object.fromEntries(items.map((x) => [x.name, x.label]));
+  fillSelect($("regularizer"), c.regularizers.map((r) => r.name), labels(c.regularizers));
+  fillSelect($("schedule"), c.schedules.map((s) => s.name), labels(c.schedules));
   fillSelect($("speed"), c.speeds);
-  fillSelect($("vary-field"), Object.keys(VARY));
+  fillSelect($("vary-field"), Object.keys(c.race));
   $("max-lanes").textContent = app.hello.limits.lanes;
-  $("vary-values").value = VARY[$("vary-field").value].values();
+  $("vary-values").value = c.race[$("vary-field").value].values;
   buildDatasetTiles();
 }
 
@@ -390,7 +390,7 @@ function bindControls() {
     catch { $("copy-link").textContent = "Copy from the address bar"; }
     setTimeout(() => { $("copy-link").textContent = "Copy link"; }, 2000);
   });
-  $("vary-field").addEventListener("change", () => { $("vary-values").value = VARY[$("vary-field").value].values(); });
+  $("vary-field").addEventListener("change", () => { $("vary-values").value = app.hello.choices.race[$("vary-field").value].values; });
   $("build-race").addEventListener("click", buildRace);
   $("add-lane").addEventListener("click", () => {
     if (app.state.lanes.length >= app.hello.limits.lanes) return showError(`a race has at most ${app.hello.limits.lanes} lanes`);
@@ -578,7 +578,6 @@ async function uploadFile() {
   if (!reply.ok) return fail(reply.error);
   status.textContent = `${file.name}: ${reply.points} points (${reply.labels["0"]} of class 0, ${reply.labels["1"]} of class 1)`;
   status.className = "upload-status good";
-  app.uploaded = true;
   app.state.data.name = "upload";
   app.state.data.n_samples = 0;
   fitLosses();
@@ -906,17 +905,6 @@ function seriesLine(series, key, color, dash) {
 
 // ---------------------------------------------------------------- race
 
-const VARY = {
-  optimizer: { values: () => "sgd, momentum, adam" },
-  learning_rate: { values: () => "0.001, 0.01, 0.03, 0.1" },
-  activation: { values: () => "relu, tanh, sigmoid" },
-  batch_size: { values: () => "1, 10, 30, 100" },
-  reg_scale: { values: () => "0, 0.001, 0.01, 0.1", also: { regularizer: "l2" } },
-  ema_decay: { values: () => "0.9, 0.99, 0.999", also: { ema: true } },
-  loss: { values: () => "mse, cost_profit, cross_entropy" },
-  seed: { values: () => "0, 1, 2, 3" },
-};
-
 function buildRace() {
   const field = $("vary-field").value;
   const example = app.hello.defaults.lane[field];
@@ -925,7 +913,8 @@ function buildRace() {
   if (values.length < 1) return showError("race: list the values to compare, separated by commas");
   if (values.length > limit) return showError(`race: ${values.length} values; a race has at most ${limit} lanes`);
   const base = lane();
-  app.state.lanes = values.map((v) => ({ ...clone(base), ...(VARY[field].also || {}), [field]: parseLike(v, example) }));
+  const also = app.hello.choices.race[field].also || {};
+  app.state.lanes = values.map((v) => ({ ...clone(base), ...also, [field]: parseLike(v, example) }));
   app.state.selected = 0;
   pushSetup(true);
 }

@@ -1,0 +1,173 @@
+"""Config checks: names against the core's registries, numbers against their declared ranges.
+
+Checks that need the data (layer sizes against features, batch size against rows) run when
+training is set up (:func:`nnopt.engine.setup.check_fits`).
+"""
+
+from __future__ import annotations
+
+from nnopt.config.schema import Config, DataConfig
+from nnopt.core.data import DATASETS
+from nnopt.core.losses import LOSSES
+from nnopt.core.model import ACTIVATIONS, INITIALIZERS, OUTPUT_ACTIVATIONS
+from nnopt.core.numbers import Number
+from nnopt.core.optimizers import LEARNING_RATE, OPTIMIZER_NUMBERS, OPTIMIZERS
+from nnopt.core.regularizers import REGULARIZERS
+from nnopt.core.schedules import SCHEDULES
+from nnopt.errors import ConfigError
+
+
+def show_value(value) -> str:
+    """A value as an error line shows it: TOML's true/false, quoted strings, lists."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    return str(list(value)) if isinstance(value, tuple) else str(value)
+
+
+def _choice(where: str, value: str, allowed) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{where} = {value!r} is unknown; choose one of {', '.join(allowed)}")
+
+
+def _check(where: str, value, ok: bool, rule: str) -> None:
+    if not ok:
+        raise ConfigError(f"{where} = {show_value(value)} is out of range: must be {rule}")
+
+
+def _number(where: str, value: float, number: Number) -> None:
+    """A number against its registry entry's range."""
+    _check(where, value, number.allows(value), number.rule)
+
+
+def validate(config: Config) -> None:
+    """Checks names against the registries and numbers against their ranges.
+
+    Checks that need the data (layer sizes against features, batch size against
+    rows) run when training is set up.
+    """
+    d, m, lo, r, o, s, e, t = (
+        config.data,
+        config.model,
+        config.loss,
+        config.regularizer,
+        config.optimizer,
+        config.schedule,
+        config.ema,
+        config.train,
+    )
+    _choice("data.name", d.name, (*DATASETS, "file"))
+    _choice("data.batching", d.batching, ("cyclic", "shuffle"))
+    _choice("data.task", d.task, DATA_TASKS)
+    _check("data.n_samples", d.n_samples, 0 <= d.n_samples <= 1_000_000, "0 (default) to 1000000")
+    _check("data.noise", d.noise, 0.0 <= d.noise <= 1.0, "between 0 and 1")
+    _check("data.test_fraction", d.test_fraction, 0.0 <= d.test_fraction < 1.0, "in [0, 1)")
+    _choice("model.name", m.name, ("mlp", "scalar"))
+    _choice("model.activation", m.activation, ACTIVATIONS)
+    _choice("model.output_activation", m.output_activation, OUTPUT_ACTIVATIONS)
+    _choice("model.init", m.init, INITIALIZERS)
+    _check("model.layers", m.layers, len(m.layers) >= 2, "at least [inputs, outputs]")
+    _check("model.layers", m.layers, all(1 <= n <= 4096 for n in m.layers), "sizes from 1 to 4096")
+    _check("model.init_stddev", m.init_stddev, m.init_stddev > 0, "> 0")
+    _choice("loss.name", lo.name, LOSSES)
+    _choice("regularizer.name", r.name, REGULARIZERS)
+    _check("regularizer.scale", r.scale, r.scale >= 0, ">= 0")
+    _choice("optimizer.name", o.name, OPTIMIZERS)
+    _number("optimizer.learning_rate", o.learning_rate, LEARNING_RATE)
+    own = {n.name: n for n in OPTIMIZERS[o.name].numbers}
+    for name in OPTIMIZER_NUMBERS:
+        value = getattr(o, name)
+        if value is None:
+            continue
+        if name not in own:
+            takes = ", ".join(own) if own else "only learning_rate"
+            raise ConfigError(
+                f"optimizer.{name} is not a setting of {o.name}; {o.name} takes {takes}"
+            )
+        _number(f"optimizer.{name}", value, own[name])
+    for number in LOSSES[lo.name].numbers:
+        _number(f"loss.{number.name}", getattr(lo, number.name), number)
+    _choice("schedule.name", s.name, SCHEDULES)
+    _check("schedule.decay_rate", s.decay_rate, s.decay_rate > 0, "> 0")
+    _check("schedule.decay_steps", s.decay_steps, s.decay_steps >= 1, ">= 1")
+    _check("ema.decay", e.decay, 0 <= e.decay < 1, "in [0, 1)")
+    _check("train.steps", t.steps, 1 <= t.steps <= 100_000_000, "from 1 to 100000000")
+    _check("train.batch_size", t.batch_size, t.batch_size >= 1, ">= 1")
+    _check("train.seed", t.seed, 0 <= t.seed < 2**31, "from 0 to 2147483647")
+    _check("data.seed", d.seed, 0 <= d.seed < 2**32, "from 0 to 4294967295")
+    _check("train.log_every", t.log_every, t.log_every >= 0, ">= 0 (0 = automatic)")
+    _check("train.checkpoint_every", t.checkpoint_every, t.checkpoint_every >= 0, ">= 0")
+    _validate_combination(config)
+
+
+DATA_TASKS = ("auto", "classification", "regression")
+DATA_FILE_TYPES = (".csv", ".npz")
+
+
+def _validate_data_file(d: DataConfig) -> None:
+    """data.path and the fields that only mean something with it."""
+    if not d.path:
+        if d.name == "file":
+            raise ConfigError("data.name = 'file' needs data.path: a CSV or NPZ file")
+        for where, value, unset in (
+            ("data.features", d.features, ()),
+            ("data.label", d.label, ""),
+            ("data.task", d.task, "auto"),
+        ):
+            if value != unset:
+                raise ConfigError(
+                    f"{where} = {show_value(value)} chooses columns of a data file: set data.path too"
+                )
+        return
+    if not d.path.lower().endswith(DATA_FILE_TYPES):
+        raise ConfigError(
+            f"data.path = {d.path!r} must be a .csv file (a header row of column names) or .npz"
+        )
+    if len(set(d.features)) != len(d.features):
+        raise ConfigError(f"data.features = {show_value(d.features)} names a column twice")
+    if d.label and d.label in d.features:
+        raise ConfigError(
+            f"data.features = {show_value(d.features)} includes the label column {d.label!r}"
+        )
+
+
+def _validate_combination(config: Config) -> None:
+    m, lo, d = config.model, config.loss, config.data
+    _validate_data_file(d)
+    if m.name == "scalar" and d.path:
+        raise ConfigError(
+            f"data.path = {d.path!r}: the scalar model takes no data; leave data.path empty"
+        )
+    spec = LOSSES[lo.name]
+    if m.name != spec.model:
+        goes = [n for n, s in LOSSES.items() if s.model == m.name]
+        raise ConfigError(
+            f"loss.name = {lo.name!r} goes with model.name = {spec.model!r}, not {m.name!r}; "
+            f"the {m.name} model takes {', '.join(goes)}"
+        )
+    if m.name == "scalar" and d.name != "none" and not d.path:
+        raise ConfigError(
+            f"data.name = {d.name!r}: the scalar model takes no data; use data.name = 'none'"
+        )
+    if m.name == "mlp" and d.name == "none" and not d.path:
+        raise ConfigError(
+            "data.name = 'none': an mlp needs data; choose one of "
+            + ", ".join(n for n in DATASETS if n != "none")
+        )
+    if spec.output_activations and m.output_activation not in spec.output_activations:
+        raise ConfigError(
+            f"loss.name = {lo.name!r} with model.output_activation = {m.output_activation!r}: "
+            f"it {spec.output_rule}"
+        )
+    if m.layers[-1] < spec.min_outputs:
+        raise ConfigError(
+            f"model.layers = {list(m.layers)}: {lo.name} needs >= {spec.min_outputs} outputs "
+            "(one per class)"
+        )
+    if m.output_activation == "softmax" and m.layers[-1] < 2:
+        raise ConfigError(f"model.layers = {list(m.layers)}: a softmax output needs >= 2 outputs")

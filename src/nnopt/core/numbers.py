@@ -1,0 +1,74 @@
+"""The numbers a loss, an optimizer or a schedule reads: a default and the range it must lie in.
+
+Each registry entry lists its numbers as :class:`Number` values, so the config's validation,
+the command line's errors and the playground's inputs all read one declaration.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Number:
+    """A named number with its default and allowed range.
+
+    ``low < value`` (``low_open``) or ``low <= value``; ``value < high`` (``high_open``) or
+    ``value <= high``; None is unbounded. Every number must also be finite.
+
+    Example:
+      >>> Number("momentum", 0.9, low=0.0, high=1.0).rule
+      'in [0, 1)'
+      >>> Number("eps", 1e-8, low=0.0, low_open=True).allows(0.0)
+      False
+    """
+
+    name: str
+    default: float
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = True
+    summary: str = ""
+
+    def allows(self, value: float) -> bool:
+        """Whether ``value`` is finite and in the range."""
+        if not math.isfinite(value):
+            return False
+        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
+            return False
+        if self.high is not None and (value >= self.high if self.high_open else value > self.high):
+            return False
+        return True
+
+    @property
+    def rule(self) -> str:
+        """The range in words: ``in [0, 1)``, ``> 0``, ``>= 0`` or ``any finite number``."""
+        lo, hi = self.low, self.high
+        if lo is not None and hi is not None:
+            left, right = "(" if self.low_open else "[", ")" if self.high_open else "]"
+            return f"in {left}{lo:g}, {hi:g}{right}"
+        if lo is not None:
+            return f"{'>' if self.low_open else '>='} {lo:g}"
+        if hi is not None:
+            return f"{'<' if self.high_open else '<='} {hi:g}"
+        return "any finite number"
+
+    def as_dict(self) -> dict:
+        """For the page: name, default, bounds and the rule in words."""
+        return {
+            "name": self.name,
+            "default": self.default,
+            "low": self.low,
+            "high": self.high,
+            "low_open": self.low_open,
+            "high_open": self.high_open,
+            "rule": self.rule,
+            "summary": self.summary,
+        }
+
+
+UNIT = dict(low=0.0, high=1.0)  # a decay or a momentum: in [0, 1)
+POSITIVE = dict(low=0.0, low_open=True)  # > 0
+NON_NEGATIVE = dict(low=0.0)  # >= 0

@@ -1,0 +1,191 @@
+"""Setting a run up: its data, its first parameters, the data on the device and step 0.
+
+Everything here runs once per run (or once per batch of a sweep), on the host except the
+optimizer's ``init``; the compiled loop is in :mod:`nnopt.engine.step`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from nnopt.config import Config, optimizer_numbers
+from nnopt.core.data import DATASETS, Dataset, dataset_of, digits_rows, standardized, targets_for
+from nnopt.core.model import init_mlp, init_scalar
+from nnopt.core.optimizers import make_optimizer
+from nnopt.engine.step import TrainState
+from nnopt.engine.structure import Structure, flatten
+from nnopt.errors import ConfigError, ParamsError
+from nnopt.inputs.bundled import TABLES
+
+
+class DeviceData(NamedTuple):
+    """The data, on the device, laid out for batch selection inside the compiled program."""
+
+    x_train: jax.Array
+    y_train: jax.Array
+    x_test: jax.Array
+    y_test: jax.Array
+    # cyclic with rows % batch == 0: [rows/batch, batch, features]; else the rows, padded
+    x_batches: jax.Array
+    y_batches: jax.Array
+
+
+# ------------------------------------------------------------------ data
+
+
+def generate(name: str, n_samples: int, noise: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The rows ``(x, y)`` of a registered dataset: generated, or read from its bundled table."""
+    spec = DATASETS[name]
+    if spec.bundled:
+        return digits_rows(TABLES[spec.bundled](), n_samples, seed)
+    return spec.generate(n_samples, noise, seed)
+
+
+def make_dataset(
+    name: str, n_samples: int, noise: float, seed: int, test_fraction: float
+) -> Dataset:
+    """Generates (or reads) the named dataset and splits it into train and test."""
+    x, y = generate(name, n_samples, noise, seed)
+    return dataset_of(name, x, y, test_fraction, seed)
+
+
+def build_dataset(config: Config, dataset: Dataset | None = None) -> Dataset:
+    """The config's dataset (or the given one, e.g. uploaded points), standardized when asked,
+    checked against the model and the batch size."""
+    d = config.data
+    if dataset is None and d.path:
+        # Reading the user's file here lets resume, evaluate and sweeps rebuild a run's data
+        # from its config alone; the module is loaded only for files.
+        from nnopt.inputs.datafiles import load_dataset
+
+        dataset = load_dataset(d.path, d.features, d.label, d.task, d.test_fraction, d.seed)
+    elif dataset is None:
+        dataset = make_dataset(d.name, d.n_samples, d.noise, d.seed, d.test_fraction)
+    if d.standardize:
+        dataset = standardized(dataset)
+    check_fits(config, dataset)
+    return dataset
+
+
+def check_fits(config: Config, dataset: Dataset) -> None:
+    """Checks a built dataset against the config's model (inputs, outputs) and batch size.
+
+    Raises:
+      ConfigError: naming the size that does not fit.
+    """
+    d, m = config.data, config.model
+    shown = repr(d.name) if not d.path else f"file {d.path}"
+    if m.name == "mlp":
+        if m.layers[0] != dataset.n_features:
+            raise ConfigError(
+                f"model.layers = {list(m.layers)}: the first size must be the {dataset.n_features} "
+                f"input features of data {shown}"
+            )
+        want = dataset.n_classes if dataset.task == "multiclass" else 1
+        outs = m.layers[-1]
+        if dataset.task == "binary" and outs not in (1, 2):
+            raise ConfigError(
+                f"model.layers = {list(m.layers)}: binary data {shown} needs 1 or 2 outputs"
+            )
+        if dataset.task != "binary" and outs != want:
+            raise ConfigError(
+                f"model.layers = {list(m.layers)}: data {shown} needs {want} output(s), not {outs}"
+            )
+    n_train = len(dataset.x_train)
+    if config.train.batch_size > n_train:
+        raise ConfigError(
+            f"train.batch_size = {config.train.batch_size} is larger than the {n_train} training rows"
+        )
+
+
+def device_data(structure: Structure, dataset: Dataset) -> DeviceData:
+    """Puts the data on the device in the layout the batch selection expects."""
+    outs = structure.layers[-1]
+    y_tr = targets_for(dataset.y_train, dataset.task, outs)
+    y_te = targets_for(dataset.y_test, dataset.task, outs)
+    x_tr, b = dataset.x_train, structure.batch_size
+    if structure.batching == "cyclic" and len(x_tr) % b == 0:
+        xb = x_tr.reshape(-1, b, x_tr.shape[1])
+        yb = y_tr.reshape(-1, b, y_tr.shape[1])
+    else:  # padded by one batch of zero rows, so a slice never runs off the end
+        xb = np.concatenate([x_tr, np.zeros((b,) + x_tr.shape[1:], np.float32)])
+        yb = np.concatenate([y_tr, np.zeros((b,) + y_tr.shape[1:], np.float32)])
+    arrays = (x_tr, y_tr, dataset.x_test, y_te, xb, yb)
+    return DeviceData(*(jnp.asarray(a, jnp.float32) for a in arrays))
+
+
+# ------------------------------------------------------------------ parameters and step 0
+
+
+def initial_params(config: Config) -> dict[str, np.ndarray]:
+    """The model's starting parameters from its initializer and ``train.seed``."""
+    m = config.model
+    if m.name == "scalar":
+        return init_scalar(m.init_value)
+    return init_mlp(
+        m.layers,
+        init=m.init,
+        stddev=m.init_stddev,
+        bias_init=m.bias_init,
+        bias=m.bias,
+        seed=config.train.seed,
+    )
+
+
+def check_params(params: dict, template: dict, source: str) -> dict[str, np.ndarray]:
+    """Given starting parameters as float32 arrays, checked name by name against the model's.
+
+    ``source`` names where they come from in the errors (e.g. ``params file start.json``).
+    """
+    missing = sorted(set(template) - set(params))
+    extra = sorted(set(params) - set(template))
+    if missing or extra:
+        raise ParamsError(
+            f"{source}: parameters {sorted(params)} do not match the model's {sorted(template)}"
+            + (f" (missing {', '.join(missing)})" if missing else "")
+            + (f" (unknown {', '.join(extra)})" if extra else "")
+        )
+    out = {}
+    for name, ref in template.items():
+        try:
+            value = np.asarray(params[name], dtype=np.float32)
+        except (TypeError, ValueError):
+            raise ParamsError(f"{source}: {name} is not an array of numbers") from None
+        if value.shape != np.shape(ref):
+            raise ParamsError(
+                f"{source}: {name} has shape {list(value.shape)}, the model needs {list(np.shape(ref))}"
+            )
+        if not np.all(np.isfinite(value)):
+            raise ParamsError(f"{source}: {name} holds NaN or infinity")
+        out[name] = value
+    return out
+
+
+def initial_state(config: Config, structure: Structure, params: dict) -> TrainState:
+    """Step 0: the parameters, a fresh optimizer state with the config's numbers, the shadow = params."""
+    flat = flatten(params, structure)
+    numbers = {k: np.float32(v) for k, v in optimizer_numbers(config).items()}
+    opt_state = _init_optimizer(structure.optimizer, len(flat))(flat, numbers)
+    return TrainState(jnp.asarray(0, jnp.int32), jnp.asarray(flat), opt_state, jnp.asarray(flat))
+
+
+def initial_states(structure: Structure, flat: np.ndarray, numbers: dict) -> TrainState:
+    """Step 0 of many configurations at once: flat parameters ``[C, n]`` and optimizer numbers
+    ``{name: [C]}`` give the batched state (one optimizer ``init`` for all of them)."""
+    init = _init_optimizer(structure.optimizer, flat.shape[1], batched=True)
+    opt_state = init(flat, {k: np.asarray(v, np.float32) for k, v in numbers.items()})
+    flat = jnp.asarray(flat, jnp.float32)
+    return TrainState(jnp.asarray(0, jnp.int32), flat, opt_state, flat)
+
+
+@functools.cache
+def _init_optimizer(name: str, size: int, batched: bool = False) -> Callable:
+    """The optimizer's ``init`` as one compiled call (not a dispatch per operation)."""
+    init = lambda flat, numbers: make_optimizer(name, numbers).init(flat)  # noqa: E731
+    return jax.jit(jax.vmap(init) if batched else init)

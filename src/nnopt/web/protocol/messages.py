@@ -1,0 +1,164 @@
+"""The playground's messages: their fields, their caps, and the checks of each kind.
+
+Every problem is a :class:`ProtocolError` whose one-line message names the bad field and
+what is allowed. Nothing from the page is ever executed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from nnopt.errors import NnoptError
+
+
+class ProtocolError(NnoptError):
+    """A message, setting or upload from the page that cannot be used."""
+
+
+# Updates per compiled chunk (``train.log_every``). Every chunk has this one length, so a
+# structure compiles once; the Step button runs one chunk. 50 keeps the per-chunk host work
+# (about 2 ms) small next to the updates while a frame still shows a few chunks.
+CHUNK = 50
+ENDLESS_STEPS = 100_000_000  # train.steps of a playground lane: it runs until paused
+
+UPLOAD = "upload"  # data.name of the page's uploaded CSV points
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps on what one page may ask for; they bound each session's time and memory."""
+
+    hidden_layers: int = 6
+    neurons: int = 16  # per hidden layer (the lecture's 11 fits)
+    batch_size: int = 512
+    lanes: int = 8  # configurations in one race
+    points: int = 5000  # generated or uploaded rows
+    upload_bytes: int = 512 * 1024
+    step_chunks: int = 200  # chunks one Step request may run (200 x 50 = 10000 updates)
+    message_bytes: int = 64 * 1024
+    sessions: int = 32  # open tabs served at once
+
+
+LIMITS = Limits()
+
+# Target updates per second of each speed; None trains as fast as the machine allows.
+SPEEDS: dict[str, int | None] = {"slow": 100, "medium": 500, "fast": 2500, "max": None}
+
+MESSAGE_FIELDS: dict[str, tuple[str, ...]] = {
+    "setup": ("data", "lanes", "selected"),
+    "play": (),
+    "pause": (),
+    "reset": (),
+    "step": ("chunks",),
+    "speed": ("value",),
+    "view": ("weights", "selected"),
+    "export": (),
+    "import": ("toml",),
+}
+
+
+def limits_dict() -> dict[str, int]:
+    """The caps, for the page to show and respect."""
+    return {k: getattr(LIMITS, k) for k in Limits.__dataclass_fields__}
+
+
+# ---------------------------------------------------------------- messages
+
+
+def parse_message(text: str) -> dict[str, Any]:
+    """One websocket text message -> a checked dict with a known ``type`` and known fields.
+
+    Raises:
+      ProtocolError: too long, not JSON, not an object, an unknown type or field.
+    """
+    if len(text) > LIMITS.message_bytes:
+        raise ProtocolError(
+            f"message of {len(text)} characters is too long; at most {LIMITS.message_bytes}"
+        )
+    try:
+        message = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ProtocolError(f"message is not JSON ({exc.msg} at character {exc.pos})") from None
+    except (ValueError, RecursionError):
+        # json.loads's own limits (an integer of over 4300 digits, arrays nested deeper than
+        # the recursion limit) raise these rather than JSONDecodeError: bad input all the same.
+        raise ProtocolError(
+            "message is not JSON the server can read (a number too long or nesting too deep)"
+        ) from None
+    if not isinstance(message, dict):
+        raise ProtocolError("message must be a JSON object with a 'type'")
+    kind = message.get("type")
+    if kind not in MESSAGE_FIELDS:
+        raise ProtocolError(
+            f"message type {show(kind)} is unknown; types are {', '.join(MESSAGE_FIELDS)}"
+        )
+    allowed = MESSAGE_FIELDS[kind]
+    for key in message:
+        if key != "type" and key not in allowed:
+            takes = ", ".join(allowed) if allowed else "no fields"
+            raise ProtocolError(f"{kind}: unknown field {key!r}; {kind} takes {takes}")
+    return message
+
+
+def step_chunks(message: dict) -> int:
+    """The chunk count of a ``step`` message (default 1), within the cap."""
+    chunks = message.get("chunks", 1)
+    return int_in("step.chunks", chunks, 1, LIMITS.step_chunks)
+
+
+def speed_of(message: dict) -> str:
+    """The speed named by a ``speed`` message."""
+    value = message.get("value")
+    if value not in SPEEDS:
+        raise ProtocolError(
+            f"speed.value = {show(value)} is unknown; choose one of {', '.join(SPEEDS)}"
+        )
+    return value
+
+
+def view_of(message: dict, n_lanes: int) -> tuple[str | None, int | None]:
+    """(weights, selected) of a ``view`` message; None where it leaves a value unchanged."""
+    weights = message.get("weights")
+    if weights is not None and weights not in ("raw", "ema"):
+        raise ProtocolError(f"view.weights = {show(weights)} is unknown; choose raw or ema")
+    selected = message.get("selected")
+    if selected is not None:
+        selected = int_in("view.selected", selected, 0, max(0, n_lanes - 1))
+    return weights, selected
+
+
+def import_text(message: dict) -> str:
+    """The TOML text of an ``import`` message."""
+    text = message.get("toml")
+    if not isinstance(text, str) or not text.strip():
+        raise ProtocolError("import.toml must be the text of a config file")
+    return text
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def int_in(where: str, value: Any, lo: int, hi: int) -> int:
+    """``value`` if it is an integer in [lo, hi], else a ProtocolError naming ``where``."""
+    if not is_int(value) or not lo <= value <= hi:
+        raise ProtocolError(f"{where} = {show(value)} must be an integer from {lo} to {hi}")
+    return value
+
+
+def show(value: Any) -> str:
+    """A short rendering of a value from the page, for an error line."""
+    text = json.dumps(value) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+__all__ = [
+    "CHUNK", "ENDLESS_STEPS", "LIMITS", "MESSAGE_FIELDS", "SPEEDS", "UPLOAD", "Limits",
+    "ProtocolError", "import_text", "int_in", "is_int", "limits_dict", "parse_message", "show",
+    "speed_of", "step_chunks", "view_of",
+]  # fmt: skip
