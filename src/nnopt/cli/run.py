@@ -51,16 +51,17 @@ def register(sub) -> None:
 
 def cmd_run(args) -> int:
     from nnopt.config.presets import load_config
-    from nnopt.engine.training import Training
     from nnopt.inputs.params_file import read_params_file
-    from nnopt.outputs.run_dir import start_run_folder
 
-    config = load_config(args.config, args.set or [])
+    config = load_config(args.config, args.set or [])  # a bad config is said before JAX loads
     if args.tensorboard:
         from nnopt.outputs.tensorboard import require_tensorboard
 
         require_tensorboard()
     init = read_params_file(args.init) if args.init else None
+    from nnopt.engine.training import Training
+    from nnopt.outputs.run_dir import start_run_folder
+
     training = Training(config, init, source=f"params file {args.init}")  # checks before writing
     out = Path(args.out) if args.out else Path("runs") / config.name
     run_dir = start_run_folder(training, out, args.overwrite)

@@ -254,6 +254,7 @@ def test_a_page_from_another_site_cannot_open_a_session(client):
             ws.receive_json()
 
 
+@pytest.mark.slow
 def test_the_real_server_stays_responsive_while_tabs_train():
     with ServerThread() as server:
         url = server.url.replace("http", "ws") + "ws"

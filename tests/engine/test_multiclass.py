@@ -18,11 +18,7 @@ from nnopt.engine.setup import generate
 from nnopt.engine.training import Training
 from nnopt.errors import DataError
 
-
-@pytest.fixture(autouse=True)
-def in_tmp(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+pytestmark = pytest.mark.usefixtures("in_tmp")
 
 
 def numpy_softmax_cross_entropy(logits, labels, weights):

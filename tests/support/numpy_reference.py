@@ -56,3 +56,11 @@ def np_cross_entropy(y, t, w):
     p, q = np_expand(y), np_expand(t)
     per = q * np.log(np.clip(p, 1e-12, 1.0))
     return -(per * w[:, None]).sum() / (w.sum() * p.shape[1])
+
+
+def np_softmax_ce(y, t, w):
+    """mean over counted rows of logsumexp(y) - y[argmax t]."""
+    m = y.max(axis=1)
+    lse = m + np.log(np.exp(y - m[:, None]).sum(axis=1))
+    per = lse - y[np.arange(len(y)), t.argmax(axis=1)]
+    return (per * w).sum() / w.sum()

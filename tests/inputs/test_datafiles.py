@@ -16,11 +16,7 @@ from nnopt.engine.training import Training
 from nnopt.errors import ConfigError, DataError
 from nnopt.inputs.datafiles import load_dataset, read_feature_rows
 
-
-@pytest.fixture(autouse=True)
-def in_tmp(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+pytestmark = pytest.mark.usefixtures("in_tmp")
 
 
 def write(name: str, text: str):

@@ -10,11 +10,7 @@ import pytest
 from nnopt.cli.main import main
 from nnopt.outputs.tensorboard import scalar_tags
 
-
-@pytest.fixture(autouse=True)
-def in_tmp(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+pytestmark = pytest.mark.usefixtures("in_tmp")
 
 
 def test_history_columns_become_grouped_tags():

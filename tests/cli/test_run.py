@@ -10,8 +10,10 @@ import tomllib
 import numpy as np
 import pytest
 
-from nnopt.cli.main import main
 from nnopt.config.presets import load_config, preset_names
+from tests.support.cli import last_json, run_cli
+
+pytestmark = pytest.mark.usefixtures("in_tmp")
 
 LECTURE_PRESETS = {
     "yogurt-mse",
@@ -26,22 +28,6 @@ LECTURE_PRESETS = {
     "circle-l2",
     "circle-modular",
 }
-
-
-def run_cli(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def last_json(out: str) -> dict:
-    return json.loads(out.strip().splitlines()[-1])
-
-
-@pytest.fixture(autouse=True)
-def in_tmp(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 def test_presets_lists_every_lecture_example_with_a_description(capsys):
@@ -285,6 +271,7 @@ def test_no_traceback_from_a_real_process(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_every_preset_runs_briefly(capsys):
     for name in preset_names():
         code, out, _ = run_cli(capsys, "run", name, "--set", "train.steps=20", "--json")

@@ -18,6 +18,8 @@ from safetensors.numpy import load_file
 
 from nnopt.outputs.run_dir import checkpoints
 
+pytestmark = pytest.mark.slow  # real processes killed and resumed
+
 # A run slow enough to be killed in the middle: 40 checkpoints over a few seconds.
 RUN = [
     "circle-modular",
@@ -149,9 +151,10 @@ def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(tmp_path, env, referen
 
 
 def test_ctrl_c_stops_a_sweep_on_threads_promptly(tmp_path, env):
-    # Group 1 (200 steps) ends and is saved; Ctrl-C lands while group 2 (far longer) trains
-    # as two shards on two threads, which must stop at their next log point.
-    sweep = ["sweep", "circle-l2", "--grid", "train.steps=200,4000000", "--grid",
+    # Group 1 (200 steps) ends and is saved; Ctrl-C lands while group 2 (hours of training)
+    # trains as two shards on two threads, which must stop at their next log point: the
+    # process ends within communicate's generous bound only if they do.
+    sweep = ["sweep", "circle-l2", "--grid", "train.steps=200,100000000", "--grid",
              "optimizer.learning_rate=1e-3,1e-2,3e-2,0.1", "--seeds", "2",
              "--set", "train.log_every=100", "--out", "s"]  # fmt: skip
     proc = nnopt(sweep, env, tmp_path)
@@ -161,10 +164,8 @@ def test_ctrl_c_stops_a_sweep_on_threads_promptly(tmp_path, env):
         time.sleep(0.02)
     time.sleep(1.0)  # the long group's shards are training
     proc.send_signal(signal.SIGINT)
-    sent = time.monotonic()
-    _, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
-    assert time.monotonic() - sent < 10
     assert "8 of 16 configurations are saved" in err and "Traceback" not in err
     assert len(list(points.glob("*.json"))) == 8
 

@@ -19,6 +19,8 @@ from nnopt.engine.training import Training
 from nnopt.web.protocol import CHUNK
 from nnopt.web.server import ServerThread
 
+pytestmark = pytest.mark.slow  # a real browser
+
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 CHROMIUM_ARGS = [
     "--headless",

@@ -15,7 +15,7 @@ from nnopt.config.presets import load_config, preset_names
 from nnopt.engine.step import select_batch
 from nnopt.engine.training import Training, summary_line, train
 from nnopt.errors import ConfigError, DivergenceError
-from numpy_reference import np_forward
+from tests.support.numpy_reference import np_forward
 
 # ------------------------------------------------------------------ helpers
 

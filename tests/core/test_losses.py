@@ -1,0 +1,172 @@
+"""The losses against NumPy formulas, hand values and the lecture's worked example.
+
+Every reference below is computed here from its definition (DESIGN.md section 2),
+in NumPy and mostly in float64; nothing is copied from running nnopt.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from nnopt.core import losses
+from tests.support.calls import as_f64, call
+from tests.support.numpy_reference import (
+    np_cost_profit,
+    np_cross_entropy,
+    np_mse,
+    np_softmax,
+    np_softmax_ce,
+)
+
+# ------------------------------------------------------------------ losses
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("cols", [1, 3])
+def test_mse_matches_numpy(seed, cols):
+    rng = np.random.default_rng(seed)
+    y = rng.normal(size=(9, cols)).astype(np.float32)
+    t = rng.normal(size=(9, cols)).astype(np.float32)
+    want = np.mean((t.astype(np.float64) - y) ** 2)
+    assert call(losses.mse, y, t) == pytest.approx(want, rel=1e-6)
+
+
+def test_mse_hand_value():
+    # ((1-0)^2 + (2-4)^2 + (3-3)^2) / 3 = 5/3
+    y = np.array([[0.0], [4.0], [3.0]])
+    t = np.array([[1.0], [2.0], [3.0]])
+    assert call(losses.mse, y, t) == pytest.approx(5.0 / 3.0, rel=1e-7)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("cost,profit", [(1.0, 9.0), (9.0, 1.0), (2.5, 0.5)])
+def test_cost_profit_matches_numpy(seed, cost, profit):
+    rng = np.random.default_rng(seed)
+    y = rng.normal(size=(16, 1)).astype(np.float32)
+    t = rng.normal(size=(16, 1)).astype(np.float32)
+    want = np_cost_profit(y.astype(np.float64), t.astype(np.float64), np.ones(16), cost, profit)
+    got = call(losses.cost_profit, y, t, cost=cost, profit=profit)
+    assert got == pytest.approx(want, rel=1e-5)
+
+
+def test_cost_profit_is_a_sum_with_cost_where_over_predicted():
+    # Row 1: y > y_ by 2 -> COST*2 = 2; row 2: y < y_ by 3 -> PROFIT*3 = 27; row 3: equal -> 0.
+    y = np.array([[3.0], [1.0], [5.0]])
+    t = np.array([[1.0], [4.0], [5.0]])
+    assert call(losses.cost_profit, y, t, cost=1.0, profit=9.0) == pytest.approx(29.0)
+    assert call(losses.cost_profit, y, t, cost=9.0, profit=1.0) == pytest.approx(18.0 + 3.0)
+    # A sum, not a mean: doubling the batch doubles the loss.
+    y2, t2 = np.concatenate([y, y]), np.concatenate([t, t])
+    assert call(losses.cost_profit, y2, t2, cost=1.0, profit=9.0) == pytest.approx(58.0)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("cols", [1, 2, 4])
+def test_cross_entropy_matches_numpy(seed, cols):
+    rng = np.random.default_rng(seed)
+    if cols == 1:
+        y = rng.uniform(0.01, 0.99, size=(10, 1))
+        t = rng.integers(0, 2, size=(10, 1)).astype(np.float64)
+    else:
+        y = np_softmax(rng.normal(size=(10, cols)))
+        t = np.eye(cols)[rng.integers(0, cols, size=10)]
+    want = np_cross_entropy(y, t, np.ones(10))
+    assert call(losses.cross_entropy, y, t) == pytest.approx(want, rel=1e-5)
+
+
+def test_cross_entropy_is_minus_mean_over_all_elements():
+    # -mean(y_ * ln y) over the 2 elements of one row: -(ln 0.6 + 0) / 2.
+    got = call(losses.cross_entropy, np.array([[0.6, 0.4]]), np.array([[1.0, 0.0]]))
+    assert got == pytest.approx(-math.log(0.6) / 2, rel=1e-6)
+    # One column p is read as (1-p, p): target 0 with p = 0.4 is the same row as above.
+    got1 = call(losses.cross_entropy, np.array([[0.4]]), np.array([[0.0]]))
+    assert got1 == pytest.approx(-math.log(0.6) / 2, rel=1e-6)
+
+
+def test_cross_entropy_clips_zero_probabilities():
+    # log(clip(0, 1e-12, 1)) = log(1e-12): finite, not inf.
+    got = call(losses.cross_entropy, np.array([[0.0, 1.0]]), np.array([[1.0, 0.0]]))
+    assert np.isfinite(got)
+    assert got == pytest.approx(-math.log(np.float32(1e-12)) / 2, rel=1e-5)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("cols", [2, 3, 5])
+def test_softmax_cross_entropy_matches_numpy(seed, cols):
+    rng = np.random.default_rng(seed)
+    y = (3 * rng.normal(size=(12, cols))).astype(np.float32)
+    t = np.eye(cols)[rng.integers(0, cols, size=12)].astype(np.float32)
+    want = np_softmax_ce(y.astype(np.float64), t, np.ones(12))
+    assert call(losses.softmax_cross_entropy, y, t) == pytest.approx(want, rel=1e-5)
+    # ... which is -mean(log softmax(y)[label]).
+    alt = -np.mean(np.log(np_softmax(y.astype(np.float64)))[np.arange(12), t.argmax(1)])
+    assert want == pytest.approx(alt, rel=1e-9)
+
+
+def test_softmax_cross_entropy_hand_value():
+    # logits (0, 0): -log(1/2) = ln 2 for either label.
+    got = call(losses.softmax_cross_entropy, np.zeros((2, 2)), np.array([[1.0, 0.0], [0.0, 1.0]]))
+    assert got == pytest.approx(math.log(2.0), rel=1e-6)
+
+
+@pytest.mark.parametrize("w0,target", [(5.0, -1.0), (2.6, -1.0), (0.0, 3.0), (-7.0, -1.0)])
+def test_quadratic(w0, target):
+    y = np.full((4, 1), w0)
+    got = call(losses.quadratic, y, np.zeros((4, 1)), target=target)
+    assert got == pytest.approx((w0 - target) ** 2, rel=1e-6)
+
+
+LOSS_CASES = {
+    "mse": (losses.mse, lambda y, t, w: np_mse(y, t, w), {}),
+    "cost_profit": (
+        losses.cost_profit,
+        lambda y, t, w: np_cost_profit(y, t, w, 2.0, 7.0),
+        {"cost": 2.0, "profit": 7.0},
+    ),
+    "cross_entropy": (losses.cross_entropy, np_cross_entropy, {}),
+    "softmax_cross_entropy": (losses.softmax_cross_entropy, np_softmax_ce, {}),
+}
+
+
+def _loss_inputs(name, rng, n, cols=3):
+    if name == "cross_entropy":
+        return np_softmax(rng.normal(size=(n, cols))), np.eye(cols)[rng.integers(0, cols, n)]
+    if name == "softmax_cross_entropy":
+        return rng.normal(size=(n, cols)), np.eye(cols)[rng.integers(0, cols, n)]
+    return rng.normal(size=(n, 1)), rng.normal(size=(n, 1))
+
+
+@pytest.mark.parametrize("name", sorted(LOSS_CASES))
+def test_masked_rows_do_not_count(name):
+    fn, ref, numbers = LOSS_CASES[name]
+    rng = np.random.default_rng(7)
+    y, t = _loss_inputs(name, rng, 10)
+    mask = np.array([1, 1, 0, 1, 0, 1, 1, 1, 0, 1], np.float32)
+    keep = mask > 0
+    want = ref(y[keep], t[keep], np.ones(int(keep.sum())))
+    got = as_f64(
+        fn(jnp.asarray(y, jnp.float32), jnp.asarray(t, jnp.float32), jnp.asarray(mask), numbers)
+    )
+    assert got == pytest.approx(want, rel=1e-5)
+    # The masked rows' contents are irrelevant: garbage there changes nothing.
+    y2, t2 = y.copy(), t.copy()
+    y2[~keep] = 1e3 if name in ("mse", "cost_profit", "softmax_cross_entropy") else 0.5
+    t2[~keep] = -1e3 if name in ("mse", "cost_profit") else t2[~keep]
+    got2 = as_f64(
+        fn(jnp.asarray(y2, jnp.float32), jnp.asarray(t2, jnp.float32), jnp.asarray(mask), numbers)
+    )
+    assert got2 == pytest.approx(got, rel=1e-6)
+
+
+def test_lecture_cross_entropy_worked_example():
+    # Lecture 4.1: H((1,0),(0.6,0.4)) = 0.222 and H((1,0),(0.8,0.2)) = 0.097, log base 10.
+    assert round(losses.cross_entropy_of([1, 0], [0.6, 0.4], base=10), 3) == 0.222
+    assert round(losses.cross_entropy_of([1, 0], [0.8, 0.2], base=10), 3) == 0.097
+    # Natural log (the loss nnopt trains with).
+    assert round(losses.cross_entropy_of([1, 0], [0.6, 0.4]), 3) == 0.511
+    assert round(losses.cross_entropy_of([1, 0], [0.8, 0.2]), 3) == 0.223
+    assert losses.cross_entropy_of([0.25, 0.75], [0.5, 0.5], base=2) == pytest.approx(1.0)
