@@ -6,7 +6,7 @@
 
 import { NEGATIVE_WEIGHT, POSITIVE_WEIGHT, putLut } from "./colors.js";
 import { page, selectedLane } from "./state.js";
-import { $, decodeBytes, plural } from "./util.js";
+import { $, decodeBytes, plural, same } from "./util.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const NODE = 32;
@@ -157,8 +157,10 @@ function drawNeuron(canvas, b64) {
 }
 
 // The snapshot's network: {neurons: [per layer, per neuron: b64], weights: {w1, b1, ...}}.
+// A frame may fall between a "ready" that rebuilt the view for new layer sizes and the
+// snapshot that follows it; the older snapshot's weights do not fit then, and it is skipped.
 export function updateNetwork(network) {
-  if (!view || !network || network.neurons.length !== view.layers.length - 1) return;
+  if (!view || !network || !same(network.neurons.map((layer) => layer.length), view.layers.slice(1))) return;
   network.neurons.forEach((layer, k) => {
     const bias = network.weights[`b${k + 1}`];
     layer.forEach((b64, j) => {
