@@ -77,9 +77,11 @@ def error_of(ws, message) -> dict:
 
 def test_the_page_its_files_and_the_menus_are_served(client):
     page = client.get("/")
-    assert page.status_code == 200 and '<script src="/static/app.js">' in page.text
-    for name in ("app.js", "style.css"):
+    assert page.status_code == 200
+    assert '<script type="module" src="/static/js/main.js">' in page.text
+    for name in ("js/main.js", "js/state.js", "style.css"):
         assert client.get(f"/static/{name}").status_code == 200
+    assert "javascript" in client.get("/static/js/main.js").headers["content-type"]
     choices = client.get("/api/choices").json()
     assert "adam" in [o["name"] for o in choices["choices"]["optimizers"]]
     assert choices["limits"]["lanes"] == LIMITS.lanes and choices["chunk"] == CHUNK

@@ -1,0 +1,56 @@
+// The websocket to the server: connect, reconnect, send, and dispatch each message by its
+// type to the handlers main.js gives (messages.js). The connection badge in the header is
+// this module's own display.
+
+import { page } from "./state.js";
+import { $ } from "./util.js";
+
+const SETUP_DELAY = 120; // ms: a slider drag or fast typing sends one setup, not dozens
+const MAX_BACKOFF = 5; // reconnect after 0.5 s, 1 s, ... at most 2.5 s
+
+let socket = null;
+let retries = 0;
+let setupTimer = null;
+
+// Opens the socket; `handlers` maps a message type to its handler, `onClose` runs when the
+// connection drops (before the next attempt).
+export function connect(handlers, onClose) {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  socket = new WebSocket(`${scheme}://${location.host}/ws`);
+  socket.onopen = () => { retries = 0; showConnection("connected", "ok"); };
+  socket.onmessage = (event) => dispatch(handlers, JSON.parse(event.data));
+  socket.onclose = () => {
+    page.playing = false;
+    onClose();
+    showConnection("disconnected: reconnecting…", "lost");
+    retries = Math.min(retries + 1, MAX_BACKOFF);
+    setTimeout(() => connect(handlers, onClose), 500 * retries);
+  };
+}
+
+function dispatch(handlers, message) {
+  const handler = handlers[message.type];
+  if (handler) handler(message);
+}
+
+function showConnection(text, cls) {
+  const el = $("connection");
+  el.textContent = text;
+  el.className = "connection " + cls;
+}
+
+// Sends a message if connected; while reconnecting it is dropped (the next hello resends
+// the whole setup, so nothing the user chose is lost).
+export function send(message) {
+  if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+}
+
+// Sends page.state's setup, at once or after a short pause that later edits restart.
+export function sendSetup(now = false) {
+  clearTimeout(setupTimer);
+  const go = () => {
+    const { data, lanes, selected } = page.state;
+    send({ type: "setup", data, lanes, selected });
+  };
+  if (now) go(); else setupTimer = setTimeout(go, SETUP_DELAY);
+}
