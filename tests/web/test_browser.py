@@ -8,57 +8,18 @@ click through it as a person would, and save screenshots of the main states into
 from __future__ import annotations
 
 import json
-import shutil
 import tomllib
-from pathlib import Path
 
 import pytest
 
 from nnopt.config import config_from_dict
 from nnopt.engine.training import Training
 from nnopt.web.protocol import CHUNK
-from nnopt.web.server import ServerThread
+from tests.support.browser import ARTIFACTS, READY
 
 pytestmark = pytest.mark.slow  # a real browser
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-INSTALL_CHROMIUM = (
-    "the browser tests need Debian's chromium, which is not installed: "
-    "run `apt-get update && apt-get install -y chromium` (as root)"
-)
-READY = "window.nnopt && nnopt.snapshot && nnopt.data && nnopt.accepted"
 TRAINING_SECONDS = 90_000  # ms a wait on training may take on a busy 2-core machine
-
-
-@pytest.fixture(scope="module")
-def browser():
-    path = shutil.which("chromium")
-    if path is None:
-        pytest.fail(INSTALL_CHROMIUM, pytrace=False)
-    try:
-        from playwright.sync_api import sync_playwright
-    except ModuleNotFoundError:
-        pytest.fail("the browser tests need playwright: pip install -e '.[test]'", pytrace=False)
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture(scope="module")
-def server():
-    with ServerThread() as running:
-        yield running
 
 
 @pytest.fixture

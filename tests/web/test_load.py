@@ -54,7 +54,7 @@ WINDOW = 5.0
 PEAK_MEMORY_BYTES = int(2.5 * 2**30)  # VmHWM of the server process
 FREED_SECONDS = 30.0  # a generous bound on the wait from the last client's close to no sessions
 
-ARTIFACT = Path(__file__).resolve().parents[1] / "test-artifacts" / "load.json"
+ARTIFACT = Path(__file__).resolve().parents[2] / "test-artifacts" / "load.json"
 SERVER_FAILED = "the server failed"  # the server's message for an exception it did not expect
 
 WS_OPTIONS = {"max_size": 4 * 2**20, "proxy": None, "open_timeout": 30, "close_timeout": 5}

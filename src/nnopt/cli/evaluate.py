@@ -96,6 +96,9 @@ def cmd_evaluate(args) -> int:
         return _watch(args)
     if args.interval is not None or args.timeout is not None:
         raise NnoptError("--interval and --timeout go with --watch")
+    from nnopt.config.presets import read_run_config
+
+    read_run_config(Path(args.run_dir))  # not a run folder: said before JAX loads
     from nnopt.engine.restore import choose_weights
     from nnopt.outputs.run_dir import find_checkpoint, open_run
 
@@ -205,9 +208,11 @@ def cmd_predict(args) -> int:
     import csv
     import io
 
+    from nnopt.config.presets import read_run_config
     from nnopt.inputs.datafiles import read_feature_rows
     from nnopt.outputs.run_dir import open_predictor
 
+    read_run_config(Path(args.run_dir))  # not a run folder: said before JAX loads
     predictor = open_predictor(Path(args.run_dir), args.weights, args.checkpoint)
     x, table = read_feature_rows(args.input, predictor.inputs.columns.features)
     predictions = predictor.predict(x)

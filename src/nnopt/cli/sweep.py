@@ -64,11 +64,14 @@ def sweep_spec(args):
 def cmd_sweep(args) -> int:
     from tqdm import tqdm
 
-    from nnopt.outputs.sweep_dir import SweepInterrupted, run_sweep
+    from nnopt.engine.sweep.grid import grid_points
 
     if args.address and args.backend != "ray":
         raise NnoptError("--address is for --backend ray")
     base, sweep, label = sweep_spec(args)
+    grid_points(base, dict(sweep.grid), sweep.seeds, label)  # a bad grid: said before JAX loads
+    from nnopt.outputs.sweep_dir import SweepInterrupted, run_sweep
+
     out = Path(args.out) if args.out else Path("sweeps") / base.get("name", "sweep")
     quiet = args.json or args.quiet
     bar = None

@@ -67,3 +67,23 @@ def load_config(spec: str, overrides: list[str] | tuple[str, ...] = ()) -> Confi
 def preset_descriptions() -> dict[str, str]:
     """Preset name -> its one-line description."""
     return {name: read_raw(name)[0].get("description", "") for name in preset_names()}
+
+
+def read_run_config(run_dir) -> Config:
+    """The resolved config a run folder was trained with (its ``config.toml``).
+
+    Raises:
+      RunDirError: not a run folder, or its config.toml cannot be read.
+    """
+    from nnopt.config import resolve
+    from nnopt.errors import RunDirError
+
+    run_dir = Path(run_dir)
+    path = run_dir / "config.toml"
+    if not path.is_file():
+        raise RunDirError(f"{run_dir} is not a run folder (no config.toml)")
+    try:
+        raw = tomllib.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise RunDirError(f"{path} cannot be read: {exc}") from None
+    return resolve(config_from_dict(raw, str(path)))

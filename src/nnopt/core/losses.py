@@ -88,6 +88,10 @@ class LossSpec:
     output_rule: str = ""
     min_outputs: int = 1
     model: str = "mlp"
+    label: str = ""  # for menus; "" = the name with spaces
+
+    def shown(self, name: str) -> str:
+        return self.label or name.replace("_", " ")
 
 
 LOSSES: dict[str, LossSpec] = {
@@ -100,6 +104,7 @@ LOSSES: dict[str, LossSpec] = {
             Number("profit", 9.0, **NON_NEGATIVE, summary="profit lost on each unit too few"),
         ),
         tasks={"regression": "linear", "binary": "linear"},
+        label="cost / profit",
     ),
     "cross_entropy": LossSpec(
         cross_entropy,

@@ -14,19 +14,20 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jax.numpy as jnp
 import numpy as np
 
 from nnopt.config import Config
 from nnopt.config.presets import load_config
+from nnopt.core._jax import jnp  # imported on first use: the part names load without JAX
 from nnopt.core.data import circle
 from nnopt.core.ema import ema_decay, ema_update
 from nnopt.core.losses import cross_entropy_of
 from nnopt.core.model import OUTPUT_ACTIVATIONS, layer_count, parameter_count
-from nnopt.engine.evaluate import accuracy, predict
-from nnopt.engine.training import TrainResult, train
+
+if TYPE_CHECKING:
+    from nnopt.engine.training import TrainResult
 
 
 @dataclass(frozen=True)
@@ -352,6 +353,8 @@ def _weights_norm(params) -> float:
 
 def fresh_circle_accuracy(result: TrainResult, params, n: int = 3000, seed: int = 12345) -> float:
     """Accuracy on new points drawn like the lecture's (other seed): how well the fit generalizes."""
+    from nnopt.engine.evaluate import accuracy, predict
+
     x, y = circle(n, seed=seed)
     return float(accuracy(jnp.asarray(predict(result.structure, params, x)), jnp.asarray(y)))
 
@@ -588,6 +591,8 @@ def run_lecture(
     ``on_trained(label, done, total)`` is called as each finishes; a part is analyzed as
     soon as all its runs are done.
     """
+    from nnopt.engine.training import train
+
     parts = [p for name, p in PARTS.items() if not only or name in only]
     configs: dict[tuple, Config] = {}
     for part in sorted(parts, key=lambda p: p.name not in HEAVY_FIRST):

@@ -16,7 +16,6 @@ import json
 import os
 import sys
 import time
-import tomllib
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,7 +24,8 @@ from pathlib import Path
 import numpy as np
 import tomli_w
 
-from nnopt.config import Config, config_from_dict, config_to_dict, resolve
+from nnopt.config import Config, config_to_dict
+from nnopt.config.presets import read_run_config
 from nnopt.core.data import Columns, Dataset, columns_of
 from nnopt.engine.restore import (
     Evaluation,
@@ -83,19 +83,6 @@ def create_run_dir(path: Path, overwrite: bool = False) -> Path:
 def write_config(run_dir: Path, config: Config) -> None:
     """The resolved config as TOML."""
     write_text(run_dir / "config.toml", tomli_w.dumps(config_to_dict(config)))
-
-
-def read_run_config(run_dir: Path) -> Config:
-    """The resolved config a run folder was trained with (its config.toml)."""
-    run_dir = Path(run_dir)
-    path = run_dir / "config.toml"
-    if not path.is_file():
-        raise RunDirError(f"{run_dir} is not a run folder (no config.toml)")
-    try:
-        raw = tomllib.loads(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise RunDirError(f"{path} cannot be read: {exc}") from None
-    return resolve(config_from_dict(raw, str(path)))
 
 
 # ---------------------------------------------------------------- history

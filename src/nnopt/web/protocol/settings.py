@@ -159,6 +159,7 @@ def choices() -> dict[str, Any]:
         "losses": [
             {
                 "name": n,
+                "label": LOSSES[n].shown(n),
                 "summary": LOSSES[n].summary,
                 "tasks": list(LOSSES[n].tasks),
                 "numbers": [number.as_dict() for number in LOSSES[n].numbers],

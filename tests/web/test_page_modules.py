@@ -8,48 +8,15 @@ page), reach the server when edited, and the page raises no error on the way.
 from __future__ import annotations
 
 import json
-import shutil
 import urllib.request
 
 import pytest
 
-from nnopt.web.server import ServerThread
+from tests.support.browser import READY
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-READY = "window.nnopt && nnopt.snapshot && nnopt.data && nnopt.accepted"
+pytestmark = pytest.mark.slow  # a real browser
+
 LOSS = "cost_profit"  # a registered loss with numbers of its own
-
-
-@pytest.fixture(scope="module")
-def browser():
-    path = shutil.which("chromium")
-    if path is None:
-        pytest.fail(
-            "the browser tests need Debian's chromium: apt-get install -y chromium", pytrace=False
-        )
-    try:
-        from playwright.sync_api import sync_playwright
-    except ModuleNotFoundError:
-        pytest.fail("the browser tests need playwright: pip install -e '.[test]'", pytrace=False)
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture(scope="module")
-def server():
-    with ServerThread() as running:
-        yield running
 
 
 @pytest.fixture
