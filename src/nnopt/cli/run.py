@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from nnopt.errors import DivergenceError
+from nnopt.errors import DivergenceError, NnoptError
 
 EXIT_DIVERGED, EXIT_INTERRUPTED = 1, 130
 
@@ -55,9 +55,10 @@ def cmd_run(args) -> int:
 
     config = load_config(args.config, args.set or [])  # a bad config is said before JAX loads
     if args.tensorboard:
-        from nnopt.outputs.tensorboard import require_tensorboard
+        from nnopt.outputs.tensorboard import INSTALL_HINT, tensorboard_available
 
-        require_tensorboard()
+        if not tensorboard_available():
+            raise NnoptError(f"--tensorboard needs the tensorboardX package: {INSTALL_HINT}")
     init = read_params_file(args.init) if args.init else None
     from nnopt.engine.training import Training
     from nnopt.outputs.run_dir import start_run_folder

@@ -26,12 +26,19 @@ METRIC_GROUPS = {
 }
 
 
-def require_tensorboard() -> None:
-    """Raises a one-line NnoptError when the writer package is not installed."""
+def tensorboard_available() -> bool:
+    """Whether the writer package (tensorboardX) can be imported."""
     try:
         import tensorboardX  # noqa: F401
-    except ModuleNotFoundError:
-        raise NnoptError(f"--tensorboard needs the tensorboardX package: {INSTALL_HINT}") from None
+    except ImportError:
+        return False
+    return True
+
+
+def require_tensorboard() -> None:
+    """Raises a one-line NnoptError when the writer package is not installed."""
+    if not tensorboard_available():
+        raise NnoptError(f"TensorBoard event files need the tensorboardX package: {INSTALL_HINT}")
 
 
 def scalar_tags(row: dict[str, float]) -> dict[str, float]:
