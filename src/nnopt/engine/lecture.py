@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import threading
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -418,12 +419,16 @@ def analyze_yogurt(exp: Experiment) -> None:
     ]
 
 
-def _nnopt_cross_entropy(y_, y) -> float:
-    """nnopt's ``cross_entropy`` (the lecture's ``-tf.reduce_mean(y_·log(clip(y)))``) of one row."""
+def _nnopt_cross_entropy(y_: list[float], rows: list[list[float]]) -> list[float]:
+    """nnopt's ``cross_entropy`` (the lecture's ``-tf.reduce_mean(y_·log(clip(y)))``) of each
+    prediction row against the answer ``y_`` (one compiled call for all rows)."""
+    import jax
+
     fn = LOSSES["cross_entropy"].fn
-    return float(
-        fn(jnp.asarray([y], jnp.float32), jnp.asarray([y_], jnp.float32), jnp.ones((1,)), {})
-    )
+    ys = jnp.asarray(rows, jnp.float32)[:, None, :]
+    target = jnp.asarray([y_], jnp.float32)
+    each = jax.jit(jax.vmap(lambda y: fn(y, target, jnp.ones((1,), jnp.float32), {})))
+    return [float(v) for v in each(ys)]
 
 
 def analyze_cross_entropy(exp: Experiment) -> None:
@@ -431,9 +436,9 @@ def analyze_cross_entropy(exp: Experiment) -> None:
     readings = {
         "log10 sum (the text)": [cross_entropy_of(answer, y, base=10) for y in (y1, y2)],
         "natural-log sum": [cross_entropy_of(answer, y) for y in (y1, y2)],
-        "the lecture's code, nnopt cross_entropy (mean over both classes)": [
-            _nnopt_cross_entropy(answer, y) for y in (y1, y2)
-        ],
+        "the lecture's code, nnopt cross_entropy (mean over both classes)": _nnopt_cross_entropy(
+            answer, [y1, y2]
+        ),
     }
     exp.values["readings"] = readings
     (t1, t2), (n1, n2), (c1, c2) = readings.values()
@@ -1313,16 +1318,31 @@ def loss_surface(result: TrainResult, w1: np.ndarray, w2: np.ndarray) -> np.ndar
     y_ = jnp.asarray(result.dataset.y_train)
     grid = np.stack(np.meshgrid(w1, w2), axis=-1).reshape(-1, 2, 1).astype(np.float32)
 
-    def loss_at(w):
-        return losses_of(result.structure, numbers, {"w1": w}, x, y_)[0]
+    structure = result.structure
 
-    return np.asarray(jax.vmap(loss_at)(jnp.asarray(grid))).reshape(len(w2), len(w1))
+    def surface(numbers, grid, x, y_):
+        return jax.vmap(lambda w: losses_of(structure, numbers, {"w1": w}, x, y_)[0])(grid)
+
+    # One compiled program per loss (the numbers are arguments: both cost/profit losses share it).
+    values = _jitted(surface, structure.loss)(numbers, jnp.asarray(grid), x, y_)
+    return np.asarray(values).reshape(len(w2), len(w1))
+
+
+_JITTED: dict = {}
+
+
+def _jitted(fn, key):
+    """``jax.jit(fn)``, kept per key: later calls with the same key reuse the first compiled
+    program (``fn`` must then compute the same thing)."""
+    import jax
+
+    if key not in _JITTED:
+        _JITTED[key] = jax.jit(fn)
+    return _JITTED[key]
 
 
 def analyze_landscape(exp: Experiment) -> None:
     paths, surfaces, ends = {}, {}, {}
-    w1 = np.linspace(-1.1, 1.5, 131)
-    w2 = np.linspace(0.7, 1.7, 101)
     for preset in LANDSCAPE_LOSSES:
         runs = {n: exp.runs[_landscape_label(preset, n)] for n in OPTIMIZERS_TRIED}
         paths[preset] = {
@@ -1330,7 +1350,15 @@ def analyze_landscape(exp: Experiment) -> None:
             for n, r in runs.items()
         }
         ends[preset] = {n: [_round(v, 3) for v in _w(r)] for n, r in runs.items()}
-        surfaces[preset] = loss_surface(runs["sgd"], w1, w2)
+    # One window for the three panels: every path, the start and the text's weights, with a margin.
+    every = np.concatenate([p for by_name in paths.values() for p in by_name.values()])
+    every = np.concatenate([every, np.asarray(list(YOGURT_LECTURE.values()))])
+    lo, hi = every.min(axis=0), every.max(axis=0)
+    pad = 0.08 * (hi - lo) + 0.05
+    w1 = np.linspace(lo[0] - pad[0], hi[0] + pad[0], 121)
+    w2 = np.linspace(lo[1] - pad[1], hi[1] + pad[1], 101)
+    for preset in LANDSCAPE_LOSSES:
+        surfaces[preset] = loss_surface(exp.runs[_landscape_label(preset, "sgd")], w1, w2)
     exp.values.update(w1=w1, w2=w2, surfaces=surfaces, paths=paths, ends=ends)
     exp.values["lecture_w"] = {p: YOGURT_LECTURE[p] for p in LANDSCAPE_LOSSES}
 
@@ -1409,12 +1437,49 @@ PARTS: dict[str, Part] = {
 }
 
 
+def program_key(config: Config) -> tuple:
+    """What decides a run's compiled program, read from its config: runs with equal keys
+    differ only in numbers (rates, scales, seeds, starts) and share one program."""
+    c, m = config, config.model
+    return (
+        c.data.name, c.data.path, c.data.n_samples, c.data.test_fraction, c.data.batching,
+        m.name, m.layers, m.activation, m.output_activation, m.bias, c.loss.name,
+        c.optimizer.name, c.train.steps, c.train.batch_size, c.train.log_every,
+    )  # fmt: skip
+
+
+def first_of_each_program(configs: list[Config]) -> list[Config]:
+    """The configs with the first of each program first: two threads then compile two
+    different programs, and the other runs of a program find it compiled."""
+    seen: set[tuple] = set()
+    first, rest = [], []
+    for c in configs:
+        (rest if program_key(c) in seen else first).append(c)
+        seen.add(program_key(c))
+    return first + rest
+
+
+_COMPILED: dict[tuple, threading.Event] = {}
+_COMPILED_LOCK = threading.Lock()
+
+
 def train_to_end(config: Config) -> TrainResult:
     """:func:`nnopt.engine.training.train`, except that a run whose loss turns NaN or infinite
     (an exercise tries rates up to divergence) returns what it trained before, with
-    ``final["diverged_at"]`` set to the step."""
+    ``final["diverged_at"]`` set to the step.
+
+    A run whose program another thread is compiling waits for that run to end instead of
+    compiling the same program again.
+    """
     from nnopt.engine.training import Training
 
+    key = program_key(config)
+    with _COMPILED_LOCK:
+        first = key not in _COMPILED
+        if first:
+            _COMPILED[key] = threading.Event()
+    if not first:
+        _COMPILED[key].wait()
     run = Training(config)
     try:
         return run.run()
@@ -1422,6 +1487,9 @@ def train_to_end(config: Config) -> TrainResult:
         result = run.result()
         result.final["diverged_at"] = float(exc.step)
         return result
+    finally:
+        if first:
+            _COMPILED[key].set()
 
 
 # Parts whose runs take longest go to the pool first, so that the two threads stay busy to
@@ -1462,7 +1530,10 @@ def run_lecture(
 
     finish_ready_parts()  # parts without runs
     with ThreadPoolExecutor(workers or os.cpu_count() or 1) as pool:
-        futures = {pool.submit(train_to_end, config): keys for config, keys in unique.items()}
+        futures = {
+            pool.submit(train_to_end, config): unique[config]
+            for config in first_of_each_program(list(unique))
+        }
         for done, future in enumerate(as_completed(futures), start=1):
             keys = futures[future]
             result = future.result()

@@ -111,7 +111,8 @@ def fig_yogurt_band(exp: Experiment) -> Figure:
     text's number shaded: where the text's numbers come out."""
     from nnopt.engine.lecture import COST_PROFIT, YOGURT_LECTURE
 
-    fig, axes = _fig(2, 2, width=4.6, height=2.6, right=0.3)
+    fig, axes = _fig(2, 2, width=4.6, height=2.8, right=0.3)
+    fig.subplots_adjust(hspace=0.6)
     for row, preset in enumerate(COST_PROFIT):
         h = exp.runs[preset].history
         steps = h.column("step")
@@ -158,10 +159,17 @@ def fig_gradient_descent(exp: Experiment) -> Figure:
     ax_curve.legend(loc="upper center")
     styles = ("-", "--", "-.", ":")
     for i, (rate, path) in enumerate(exp.values["rates"].items()):
+        # |w_k + 1| = 6·|1 - 2·rate|^k: a straight line on a log scale, one slope per rate.
+        gap = np.abs(np.asarray(path, np.float64) + 1.0)
+        gap[gap < 1e-9] = np.nan  # rate 0.5 lands on -1 exactly
         ax_rates.plot(
-            path, color=QUALITATIVE(i % 10), ls=styles[i % len(styles)], lw=1.3, label=f"{rate:g}"
-        )
-    ax_rates.set(xlabel="update", ylabel="w", ylim=(-12, 8), title="w for each learning rate")
+            gap, color=QUALITATIVE(i % 10), ls=styles[i % len(styles)], lw=1.4, marker=".",
+            ms=3, label=f"{rate:g}",
+        )  # fmt: skip
+    ax_rates.set(
+        yscale="log", ylim=(1e-7, 1e3), xlabel="update", ylabel="|w + 1| (distance to the minimum)",
+        title="distance to w = -1 for each learning rate",
+    )  # fmt: skip
     _legend_beside(ax_rates, fontsize=8, title="rate")
     return fig
 
@@ -319,7 +327,7 @@ def fig_modular(exp: Experiment) -> Figure:
 def fig_optimizers(exp: Experiment) -> Figure:
     from nnopt.engine.lecture import _rate_label
 
-    fig, (ax_rates, ax_curves) = _fig(2, width=4.8, right=1.3)
+    fig, (ax_rates, ax_curves) = _fig(2, width=4.8, right=1.7)
     table, best, threshold = exp.values["table"], exp.values["best"], exp.values["threshold"]
     for i, name in enumerate(OPTIMIZERS_TRIED):
         rates = [r for r in EXERCISE_RATES if table[name][r] is not None]
@@ -363,8 +371,11 @@ def fig_landscape(exp: Experiment) -> Figure:
     xx, yy = np.meshgrid(v["w1"], v["w2"])
     for ax, preset in zip(axes, LANDSCAPE_TITLES):
         z = np.log10(np.maximum(v["surfaces"][preset], 1e-12))
-        ax.contourf(xx, yy, z, levels=18, cmap="Greys", alpha=0.55)
-        ax.contour(xx, yy, z, levels=18, colors="0.55", linewidths=0.4)
+        levels = np.linspace(z.min(), np.quantile(z, 0.98), 16)
+        ax.contourf(xx, yy, z, levels=levels, cmap="Blues_r", alpha=0.6, extend="max")
+        ax.contour(
+            xx, yy, z, levels=levels, colors="0.45", linewidths=0.35, negative_linestyles="solid"
+        )
         for i, (name, path) in enumerate(v["paths"][preset].items()):
             ax.plot(path[:, 0], path[:, 1], ".-", ms=2.5, lw=1.1, color=QUALITATIVE(i), label=name)
             ax.plot(*path[-1], "o", ms=4, color=QUALITATIVE(i))
@@ -396,6 +407,10 @@ FIGURES = {  # stem -> (part, maker)
 }
 
 FIGURE_CAPTIONS = {
+    "gradient-descent": {
+        "zh": "右图：到最小点的距离 |w + 1| = 6·|1 - 2·学习率|^k（对数刻度）。学习率 0.5 一步就到 -1；0.1 和 0.9 的 |1 - 2·学习率| 都是 0.8，距离相同，0.9 时 w 在 -1 的两侧来回跳。",
+        "en": "Right: the distance to the minimum |w + 1| = 6·|1 - 2·rate|^k (log scale). Rate 0.5 reaches -1 in one update; 0.1 and 0.9 share |1 - 2·rate| = 0.8, the same distance, with 0.9 jumping from side to side of -1.",
+    },
     "yogurt-band": {
         "zh": "两种自定义损失下 w 在每 500 步记录点的值：绿色带是四舍五入后等于课文数字的区间，绿点是两个权重都等于课文数字的记录点，红方块是最后一次更新之后。",
         "en": "w of each cost/profit fit at the log points (every 500 updates): the green band rounds to the text's number, green dots are log points where both weights round to the text's, the red square is after the last update.",
@@ -566,7 +581,9 @@ class Page:
         return self.inline({"zh": zh, "en": en})
 
     def inline(self, text: dict, sep: str = " · ") -> str:
-        """A short text in the chosen languages, on one line."""
+        """A short text in the chosen languages, on one line (once when both read the same)."""
+        if text.get("zh") == text.get("en"):
+            return html.escape(text.get("en", ""))
         parts = []
         if self.zh and text.get("zh"):
             parts.append(f'<span lang="zh">{html.escape(text["zh"])}</span>')
