@@ -299,7 +299,7 @@ def _cost_profit_cause(exp: Experiment, preset: str) -> tuple[dict, dict]:
         f"来回跳动（后一半训练中 w1 ∈ {band[0]}，w2 ∈ {band[1]}）。每次更新对 8 行求和（reduce_sum），"
         f"一步最多移动 {hop:.3f}。课文的 {shown} 就是 w 在这段范围里经过的值：nnopt 每 500 步记录一次，"
         f"{len(steps)} 个记录点中有 {len(equal)} 个四舍五入后正好等于它（第 {_list(equal)} 步之后）；"
-        f"只是第 20000 步之后停在 {final}。停在哪里取决于浮点运算的细节：把起点只改动第 5 位"
+        f"只是第 20000 步之后停在 {final}。停在哪里对很小的数值差异很敏感：把起点只改动第 5 位"
         f"（init_stddev = 1 ± 4·10⁻⁵），{len(finals)} 个起点的最终结果为 {outcomes_en}，"
         f"其中 {at_text} 个正是课文的数。最可能的原因：课文那次运行的浮点舍入（TensorFlow 版本、CPU/GPU）与 nnopt 不同，"
         f"于是停在这段范围的另一点；损失、数据和学习率都与课文一致。",
@@ -310,7 +310,7 @@ def _cost_profit_cause(exp: Experiment, preset: str) -> tuple[dict, dict]:
         f"a value w passes through in that band: at {len(equal)} of nnopt's {len(steps)} log "
         f"points (every 500 updates) the rounded weights equal it (after {_list(equal)} "
         f"updates); after update 20000 they happen to read {final}. Where the last update "
-        f"lands is decided by floating-point detail: starts changed in their 5th digit "
+        f"lands is sensitive to tiny numerical differences: starts changed in their 5th digit "
         f"(init_stddev = 1 ± 4·10⁻⁵) end at {outcomes_en}, {at_text} of {len(finals)} at the "
         f"text's numbers. Most likely cause: the text's run rounded differently along its path "
         f"(another TensorFlow version, CPU or GPU) and stopped at another point of the same "
@@ -626,18 +626,19 @@ def analyze_gradient_descent(exp: Experiment) -> None:
 
 
 def _schedule_at(config: Config, steps) -> np.ndarray:
-    """The rate of the config's schedule at the given global steps (nnopt's schedule function)."""
+    """The rate of the config's schedule at the given global steps (nnopt's schedule function,
+    compiled once for all the lecture's uses)."""
     from nnopt.core.schedules import exponential_decay
     from nnopt.engine.structure import number_values
 
     numbers = number_values(config)
-    return np.asarray(
-        exponential_decay(jnp.asarray(steps, jnp.int32), numbers, numbers["staircase"])
-    )
+    rates = _jitted(lambda k, n: exponential_decay(k, n, n["staircase"]), "schedule")
+    return np.asarray(rates(jnp.asarray(steps, jnp.int32), numbers))
 
 
-def _decay_line(i: int, config: Config, w, loss) -> str:
-    rate = float(_schedule_at(config, [i + 1])[0])
+def _decay_line(i: int, rate: float, w, loss) -> str:
+    """The decay program's line after loop i: global_step has moved to i + 1, and ``rate`` is
+    the rate there."""
     return (
         f"After {i} steps: global_step is {i + 1:f} , learning rate is {rate:f}, "
         f"w is {w:f}.   loss is {loss:f}"
@@ -651,7 +652,11 @@ def analyze_exponential_decay(exp: Experiment) -> None:
     base = r.config.optimizer.learning_rate
     rate, every = r.config.schedule.decay_rate, r.config.schedule.decay_steps
     formula = base * rate ** (np.arange(len(lr)) // every)
-    printed_first = float(_schedule_at(r.config, [1])[0])
+    # The rate at global_step 1, 2, ...: what the program prints after each update. And the
+    # modular pattern's staircase for the figure (one shape: one compiled schedule).
+    after = _schedule_at(r.config, np.arange(1, 121))
+    printed_first = float(after[0])
+    exp.values["modular_staircase"] = _schedule_at(load_config("circle-modular"), np.arange(120))
     exp.checks += [
         numeric_check(
             "exponential-decay.first",
@@ -665,7 +670,7 @@ def analyze_exponential_decay(exp: Experiment) -> None:
             passage="exponential-decay.first",
             code="exponential-decay",
             runs=("decay",),
-            printed=(_decay_line(0, r.config, w[1], loss[1]),),
+            printed=(_decay_line(0, after[0], w[1], loss[1]),),
             note=bi(
                 f"程序在 sess.run(train_step) 之后才读 learning_rate，这时 global_step 已经变成 1：它第一行打印的是 "
                 f"{printed_first:f}（= 0.1·0.99¹，下一次更新的学习率）；第一次更新用的是 {lr[0]:g}。",
@@ -698,7 +703,7 @@ def analyze_exponential_decay(exp: Experiment) -> None:
             passage="exponential-decay.decreasing",
             code="exponential-decay",
             runs=("decay",),
-            printed=(_decay_line(len(lr) - 1, r.config, w[-1], loss[-1]),),
+            printed=(_decay_line(len(lr) - 1, after[len(lr) - 1], w[-1], loss[-1]),),
         ),
     ]
 

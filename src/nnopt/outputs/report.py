@@ -27,8 +27,6 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, Patch
 
 from nnopt.config import config_to_dict, resolve
-from nnopt.config.presets import load_config
-from nnopt.core.schedules import exponential_decay, schedule_numbers
 from nnopt.engine.lecture import (
     EXERCISE_RATES,
     OPTIMIZERS_TRIED,
@@ -57,7 +55,20 @@ def _fig(ncols=1, nrows=1, width=5.0, height=3.8, right=0.25) -> tuple[Figure, n
         bottom=0.55 / (height * nrows), top=1 - 0.4 / (height * nrows),
         wspace=0.32, hspace=0.38,
     )  # fmt: skip
-    return fig, np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
+    # Titles at a fixed height: placing them automatically measures every tick label again.
+    with matplotlib.rc_context({"axes.titley": 1.0}):
+        return fig, np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
+
+
+def _major_ticks_only(fig: Figure) -> None:
+    """No minor ticks on log axes: locating and drawing them is most of such a figure's time."""
+    from matplotlib.ticker import NullLocator
+
+    for ax in fig.axes:
+        if ax.get_xscale() == "log":
+            ax.xaxis.set_minor_locator(NullLocator())
+        if ax.get_yscale() == "log":
+            ax.yaxis.set_minor_locator(NullLocator())
 
 
 def _legend_beside(ax, **kw) -> None:
@@ -182,17 +193,8 @@ def fig_exponential_decay(exp: Experiment) -> Figure:
         xlabel="update (global_step)", ylabel="learning rate", title="decay every step (staircase)"
     )
     axes[0].legend()
-    # The modular pattern's staircase, from the same schedule function its training uses.
-    s = load_config("circle-modular")
-    numbers = {
-        "learning_rate": s.optimizer.learning_rate,
-        **schedule_numbers(
-            s.schedule.name, s.schedule.decay_rate, s.schedule.decay_steps, s.schedule.staircase
-        ),
-    }
-    steps = np.arange(120)
-    lr_m = np.asarray(exponential_decay(steps, {k: np.float32(v) for k, v in numbers.items()},
-                                        numbers["staircase"]))  # fmt: skip
+    lr_m = exp.values["modular_staircase"]  # the schedule function its training uses
+    steps = np.arange(len(lr_m))
     axes[1].step(steps, lr_m, where="post", color="C1", label="0.001·0.999^⌊step/10⌋")
     axes[1].set(
         xlabel="update", ylabel="learning rate", title="modular pattern: a step every 10 updates"
@@ -442,6 +444,7 @@ def figures(experiments: list[Experiment]) -> dict[str, tuple[str, Figure]]:
 
 
 def png_bytes(fig: Figure, dpi: int = 96) -> bytes:
+    _major_ticks_only(fig)
     return figure_png(fig, dpi)
 
 
