@@ -174,24 +174,28 @@ def test_ema_numbers_rounding_miss_and_slips(lecture):
 @slow
 def test_circle_loss_checks_compare_what_the_programs_print(lecture):
     checks, parts = lecture
-    runs = parts["regularization"].runs
-    for name, run, column in (
-        ("circle.plain.loss", "circle", "train_loss"),
-        ("circle.l2.loss", "circle-l2", "train_total"),
-    ):
-        check = checks[name]
-        h = runs[run].history
-        shown = {int(s): v for s, v in zip(h.column("step"), h.column(column))}
+    exp = parts["regularization"]
+    runs, printed = exp.runs, exp.values["printed"]
+    for key, run, column in (("plain", "circle", "train_loss"), ("l2", "circle-l2", "train_total")):
+        prints = printed[key]
+        # for i in range(40000): ... if i % 2000 == 0: print: after update i + 1.
+        assert [i for i, _ in prints] == list(range(0, 40000, 2000))
+        check = checks[f"circle.{key}.loss"]
         for label, value in check.nnopt.items():
-            assert value == pytest.approx(shown[int(label.split()[1])], abs=1e-4), name
-        assert check.ok
+            assert value == pytest.approx(dict(prints)[int(label.split()[1])], abs=1e-4)
+        assert check.ok and check.printed[0].startswith("After 0 steps, loss is")
+        # The printed values are the run's own: the log point one update earlier is close.
+        h = runs[run].history
+        at = dict(zip(h.column("step"), h.column(column)))
+        assert prints[-1][1] == pytest.approx(at[38000.0], rel=0.05)
     # With L2 the program prints loss_total = loss_mse + 0.01·Σw²/2, not the data loss.
     l2 = runs["circle-l2"]
     total, data = l2.history.column("train_total"), l2.history.column("train_loss")
     assert np.all(total > data)
     w2 = sum(float(np.sum(v**2)) for k, v in l2.params.items() if k.startswith("w"))
     assert total[-1] - data[-1] == pytest.approx(0.01 * w2 / 2, rel=1e-3)
-    assert "loss is: " in checks["circle.l2.loss"].printed[0]
+    assert checks["circle.l2.loss"].printed[0].startswith("After 0 steps, loss is: ")
+    assert printed["l2"][0][1] > printed["plain"][0][1]  # the same start, plus its L2 term
 
 
 @slow

@@ -887,44 +887,58 @@ def multi_start(reference: TrainResult, starts: int = CIRCLE_STARTS) -> dict:
     return out
 
 
+def program_prints(config: Config, column: str) -> list[tuple[int, float]]:
+    """What the lecture's loop ``for i in range(STEPS): train; if i % every == 0: print``
+    prints: (i, the full-data ``column``) after update i + 1, for i = 0, every, 2·every, ...
+    (``every`` is the config's ``train.log_every``). The run's own compiled program, stopped
+    one update past each log point."""
+    from nnopt.engine.training import Training
+
+    run = Training(config)
+    out = []
+    while not run.done:
+        run.advance(1)  # loop i = run.step - 1, a multiple of log_every
+        out.append((run.step - 1, float(run.history.rows[-1][column])))
+        run.advance()  # on to the next multiple of log_every
+    return out
+
+
 def analyze_regularization(exp: Experiment) -> None:
     plain, l2 = exp.runs["circle"], exp.runs["circle-l2"]
     labels = bi(
-        "程序在第 i 次循环（第 i+1 次更新）之后打印“After i steps”，i = 0, 2000, …, 38000；nnopt 在 0, 2000, …, 40000 "
-        "次更新之后记录：两者相差一次更新（课文的 loss 只出现在截图中，起点没有固定种子）。",
-        "The program prints “After i steps” after loop i, i.e. after update i + 1, for "
-        "i = 0, 2000, ..., 38000; nnopt logs after 0, 2000, ..., 40000 updates: one update "
-        "apart (the text shows its losses only in a screenshot, from an unseeded start).",
+        "程序在第 i 次循环（也就是第 i+1 次更新）之后、i 是 2000 的倍数时打印“After i steps”：它的“After 0 steps”是一次更新之后。"
+        "这里的数字就是 nnopt 在这些时刻算出的值（课文的 loss 只出现在截图中，起点没有固定种子，所以没有可比的数字）。",
+        "The program prints “After i steps” after loop i, i.e. after update i + 1, when i is a "
+        "multiple of 2000: its “After 0 steps” comes after one update. The values here are "
+        "nnopt's at those very points (the text shows its losses only in a screenshot, from an "
+        "unseeded start, so there is no number to compare).",
     )
+    exp.values["printed"] = {}
     for key, label, r, column in (
         ("plain", "无正则化", plain, "train_loss"),
         ("l2", "有正则化", l2, "train_total"),
     ):
-        loss = r.history.column(column)
-        steps = r.history.column("step")
+        prints = program_prints(r.config, column)
+        exp.values["printed"][key] = prints
+        shown = prints[:: max(1, len(prints) // 4)] + prints[-1:]
         en = "without L2: loss_mse" if key == "plain" else "with L2: loss_total"
+        name = "loss_mse" if key == "plain" else "loss_total (the data loss + the L2 term)"
         exp.checks.append(
             fact_check(
                 f"circle.{key}.loss",
                 bi(
-                    f"{label}：训练中程序打印的 loss 下降", f"{en}, as the program prints it, falls"
+                    f"{label}：程序打印的 loss 在训练中下降",
+                    f"{en}, as the program prints it, falls",
                 ),
                 "decreasing",
-                {
-                    f"after {int(s)} updates": _round(v, 4)
-                    for s, v in list(zip(steps, loss))[:: len(loss) // 4 or 1]
-                },
-                bool(loss[-1] < loss[0]),
-                f"the full-data {'loss_mse' if key == 'plain' else 'loss_total (data loss + L2 term)'} "
-                "after 40000 updates is below the one before training",
+                {f"After {i} steps": _round(v, 4) for i, v in dict(shown).items()},
+                prints[-1][1] < prints[0][1],
+                f"the full-data {name} the program prints last (After {prints[-1][0]} steps) is "
+                f"below the first (After {prints[0][0]} steps)",
                 passage=f"circle.{key}.loss",
                 code="circle",
                 runs=("circle",) if key == "plain" else ("circle-l2",),
-                printed=(
-                    _circle_line(0, float(loss[0]), key == "l2") + "   (nnopt: before any update)",
-                    _circle_line(40000, float(loss[-1]), key == "l2")
-                    + "   (nnopt: after 40000 updates)",
-                ),
+                printed=tuple(_circle_line(i, v, key == "l2") for i, v in prints[:2] + prints[-1:]),
                 note=labels,
             )
         )
@@ -1114,7 +1128,7 @@ EXERCISE_BASE = "yogurt-mse"
 THRESHOLD = 0.001  # full-pass MSE of the yogurt fit; the least-squares floor is about 0.00065
 
 
-def _rate_label(name: str, rate: float) -> str:
+def rate_label(name: str, rate: float) -> str:
     return f"{name} {rate:g}"
 
 
@@ -1158,7 +1172,7 @@ def analyze_optimizers(exp: Experiment) -> None:
     table: dict[str, dict[float, int | None]] = {}
     for name in OPTIMIZERS_TRIED:
         table[name] = {
-            rate: steps_to_settle(exp.runs[_rate_label(name, rate)], THRESHOLD)
+            rate: steps_to_settle(exp.runs[rate_label(name, rate)], THRESHOLD)
             for rate in EXERCISE_RATES
         }
     best = {}
@@ -1167,10 +1181,10 @@ def analyze_optimizers(exp: Experiment) -> None:
         best[name] = min(reached) if reached else (None, None)
     shared = EXERCISE_RATES[0]  # the lecture's 0.001
     diverged = [
-        _rate_label(n, r) for n in OPTIMIZERS_TRIED for r in EXERCISE_RATES
-        if "diverged_at" in exp.runs[_rate_label(n, r)].final
+        rate_label(n, r) for n in OPTIMIZERS_TRIED for r in EXERCISE_RATES
+        if "diverged_at" in exp.runs[rate_label(n, r)].final
     ]  # fmt: skip
-    floor = least_squares_floor(exp.runs[_rate_label("sgd", shared)])
+    floor = least_squares_floor(exp.runs[rate_label("sgd", shared)])
     exp.values.update(table=table, best=best, threshold=THRESHOLD, floor=floor, diverged=diverged)
     ranked = sorted(
         (n for n in OPTIMIZERS_TRIED if best[n][0] is not None), key=lambda n: best[n][0]
@@ -1219,7 +1233,7 @@ def analyze_optimizers(exp: Experiment) -> None:
                 f"nnopt sweep {EXERCISE_BASE} --grid optimizer.name={','.join(OPTIMIZERS_TRIED)} "
                 f"--grid optimizer.learning_rate={','.join(f'{r:g}' for r in EXERCISE_RATES)} --threshold {THRESHOLD:g}"
             ),
-            runs=tuple(_rate_label(n, best[n][1]) for n in ranked),
+            runs=tuple(rate_label(n, best[n][1]) for n in ranked),
             note=bi(
                 f"问题是收敛速度，所以量的是：多少次更新之后，每一轮（4 批 × 8 行 = 全部 32 行）的平均 batch loss 降到 "
                 f"{THRESHOLD:g} 以下并保持（最小二乘的下限是 {floor:.5f}）。每种方法都在学习率 {rates_text} 中各自取最快的一个"
@@ -1422,7 +1436,7 @@ PARTS: dict[str, Part] = {
         _part(
             "optimizers",
             {
-                _rate_label(n, r): _preset(EXERCISE_BASE, *_rate_overrides(n, r))
+                rate_label(n, r): _preset(EXERCISE_BASE, *_rate_overrides(n, r))
                 for n in OPTIMIZERS_TRIED
                 for r in EXERCISE_RATES
             },

@@ -98,7 +98,7 @@ YOGURT_NAMES = {
 
 
 def fig_yogurt(exp: Experiment) -> Figure:
-    fig, (ax_path, ax_fit) = _fig(2, right=1.9)
+    fig, (ax_path, ax_fit) = _fig(2, right=2.2)
     for i, preset in enumerate(YOGURT_NAMES):
         r = exp.runs[preset]
         h = r.history
@@ -108,12 +108,12 @@ def fig_yogurt(exp: Experiment) -> Figure:
         x, y = r.dataset.x_train, r.dataset.y_train[:, 0]
         ax_fit.scatter(
             y, x @ r.params["w1"][:, 0] - y, color=f"C{i}", s=12,
-            label=f"{YOGURT_NAMES[preset]}: w = ({w[0]:.3f}, {w[1]:.3f})",
+            label=f"{YOGURT_NAMES[preset]}\nw = ({w[0]:.3f}, {w[1]:.3f})",
         )  # fmt: skip
     ax_path.set(xlabel="w1", ylabel="w2", title="path of (w1, w2) from the lecture's start")
     ax_fit.axhline(0, color="0.5", lw=0.8)
     ax_fit.set(xlabel="true sales y_", ylabel="prediction - y_", title="over- and under-prediction")
-    _legend_beside(ax_fit, fontsize=7)
+    _legend_beside(ax_fit, fontsize=8)
     return fig
 
 
@@ -327,7 +327,7 @@ def fig_modular(exp: Experiment) -> Figure:
 
 
 def fig_optimizers(exp: Experiment) -> Figure:
-    from nnopt.engine.lecture import _rate_label
+    from nnopt.engine.lecture import rate_label
 
     fig, (ax_rates, ax_curves) = _fig(2, width=4.8, right=1.7)
     table, best, threshold = exp.values["table"], exp.values["best"], exp.values["threshold"]
@@ -337,7 +337,7 @@ def fig_optimizers(exp: Experiment) -> Figure:
         rate = best[name][1]
         if rate is None:
             continue
-        result = exp.runs[_rate_label(name, rate)]
+        result = exp.runs[rate_label(name, rate)]
         epochs = epoch_losses(result)
         per = result.config.train.steps // len(epochs)
         shown = min(len(epochs), 3 * (best[name][0] or per) // per + 8)
