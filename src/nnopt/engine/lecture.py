@@ -293,29 +293,67 @@ def _cost_profit_cause(exp: Experiment, preset: str) -> tuple[dict, dict]:
     }
     shown = "(" + ", ".join(f"{v:.2f}" for v in lecture) + ")"
     final = "(" + ", ".join(f"{v:.2f}" for v in _w(r)) + ")"
-    outcomes_en = "; ".join(f"({k[0]:.2f}, {k[1]:.2f}) {n}×" for k, n in counts.most_common())
-    note = bi(
+    outcomes = "; ".join(f"({k[0]:.2f}, {k[1]:.2f}) {n}×" for k, n in counts.most_common())
+    every, last = int(steps[1] - steps[0]), int(steps[-1])
+    spread = f"{min(START_SCALES):g} … {max(START_SCALES):g}"
+    inside = all(lo - 0.005 <= v <= hi + 0.005 for v, (lo, hi) in zip(lecture, band))
+    zh = [
         f"原因（运行时测得）：这个损失是分段线性的，梯度在最优点附近不会变小，学习率又不变，所以 w 最后在一小段范围里"
-        f"来回跳动（后一半训练中 w1 ∈ {band[0]}，w2 ∈ {band[1]}）。每次更新对 8 行求和（reduce_sum），"
-        f"一步最多移动 {hop:.3f}。课文的 {shown} 就是 w 在这段范围里经过的值：nnopt 每 500 步记录一次，"
-        f"{len(steps)} 个记录点中有 {len(equal)} 个四舍五入后正好等于它（第 {_list(equal)} 步之后）；"
-        f"只是第 20000 步之后停在 {final}。停在哪里对很小的数值差异很敏感：把起点只改动第 5 位"
-        f"（init_stddev = 1 ± 4·10⁻⁵），{len(finals)} 个起点的最终结果为 {outcomes_en}，"
-        f"其中 {at_text} 个正是课文的数。最可能的原因：课文那次运行的浮点舍入（TensorFlow 版本、CPU/GPU）与 nnopt 不同，"
-        f"于是停在这段范围的另一点；损失、数据和学习率都与课文一致。",
+        f"来回跳动（后一半训练中 w1 ∈ {band[0]}，w2 ∈ {band[1]}）。每次更新对 {b} 行求和（reduce_sum），"
+        f"一步最多移动 {hop:.3f}。"
+    ]
+    en = [
         f"Cause (measured as the lecture ran): this loss is piecewise linear, so its gradient "
         f"does not shrink near the optimum and, at a constant rate, w never settles: it keeps "
         f"hopping in a band (w1 in {band[0]}, w2 in {band[1]} over the second half). Each "
-        f"update sums 8 rows (reduce_sum), so one hop is up to {hop:.3f}. The text's {shown} is "
-        f"a value w passes through in that band: at {len(equal)} of nnopt's {len(steps)} log "
-        f"points (every 500 updates) the rounded weights equal it (after {_list(equal)} "
-        f"updates); after update 20000 they happen to read {final}. Where the last update "
-        f"lands is sensitive to tiny numerical differences: starts changed in their 5th digit "
-        f"(init_stddev = 1 ± 4·10⁻⁵) end at {outcomes_en}, {at_text} of {len(finals)} at the "
-        f"text's numbers. Most likely cause: the text's run rounded differently along its path "
-        f"(another TensorFlow version, CPU or GPU) and stopped at another point of the same "
-        f"band; its loss, data and rate are the ones nnopt runs.",
+        f"update sums {b} rows (reduce_sum), so one hop is up to {hop:.3f}."
+    ]
+    if equal:
+        zh.append(
+            f"课文的 {shown} 就是 w 在这段范围里经过的值：nnopt 每 {every} 步记录一次，{len(steps)} 个记录点中有 "
+            f"{len(equal)} 个四舍五入后正好等于它（第 {_list(equal)} 步之后）；第 {last} 步之后停在 {final}。"
+        )
+        en.append(
+            f"The text's {shown} is a value w passes through in that band: at {len(equal)} of "
+            f"nnopt's {len(steps)} log points (every {every} updates) the rounded weights equal "
+            f"it (after {_list(equal)} updates); after update {last} they read {final}."
+        )
+    else:
+        zh.append(
+            f"{len(steps)} 个记录点（每 {every} 步）中没有一个四舍五入后等于课文的 {shown}"
+            f"（课文的数{'在' if inside else '不在'}这段范围之内）；第 {last} 步之后停在 {final}。"
+        )
+        en.append(
+            f"None of nnopt's {len(steps)} log points (every {every} updates) rounds to the "
+            f"text's {shown} (which lies {'inside' if inside else 'outside'} the band); after "
+            f"update {last} the weights read {final}."
+        )
+    zh.append(
+        f"停在哪里对很小的数值差异很敏感：把起点只改动第 5 位（init_stddev = {spread}），{len(finals)} 个起点的"
+        f"最终结果为 {outcomes}，其中 {at_text} 个正是课文的数。"
     )
+    en.append(
+        f"Where the last update lands is sensitive to tiny numerical differences: starts "
+        f"changed in their 5th digit (init_stddev = {spread}) end at {outcomes}, {at_text} of "
+        f"{len(finals)} at the text's numbers."
+    )
+    if equal or at_text:
+        zh.append(
+            "最可能的原因：课文那次运行的浮点舍入（TensorFlow 版本、CPU/GPU）与 nnopt 不同，于是停在这段范围的另一点；"
+            "损失、数据和学习率都与课文一致。"
+        )
+        en.append(
+            "Most likely cause: the text's run rounded differently along its path (another "
+            "TensorFlow version, CPU or GPU) and stopped at another point of the same band; its "
+            "loss, data and rate are the ones nnopt runs."
+        )
+    else:
+        zh.append("nnopt 的运行从未经过课文的数：原因不在于停在范围中的哪一点。")
+        en.append(
+            "nnopt's runs never pass through the text's numbers: the cause is not where in the "
+            "band the run stops."
+        )
+    note = bi("".join(zh), " ".join(en))
     return values, note
 
 
