@@ -635,7 +635,7 @@ def _check_card(page: Page, e: Experiment, c: Check) -> str:
     rows = [
         (page.label("lecture"), _cell(c.lecture)),
         (page.label("nnopt"), _cell(c.nnopt)),
-        (page.label("rule"), html.escape(c.rule)),
+        (page.label("rule"), f'<span lang="en">{html.escape(c.rule)}</span>'),
     ]
     table = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
     body = [
