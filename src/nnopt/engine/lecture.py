@@ -1235,7 +1235,11 @@ def analyze_optimizers(exp: Experiment) -> None:
         rate_label(n, r) for n in OPTIMIZERS_TRIED for r in EXERCISE_RATES
         if "diverged_at" in exp.runs[rate_label(n, r)].final
     ]  # fmt: skip
-    floor = least_squares_floor(exp.runs[rate_label("sgd", shared)])
+    lecture_run = exp.runs[rate_label("sgd", shared)]
+    floor = least_squares_floor(lecture_run)
+    rows, batch = len(lecture_run.dataset.x_train), lecture_run.config.train.batch_size
+    per, steps = -(-rows // batch), lecture_run.config.train.steps
+    beta = exp.runs[rate_label("momentum", shared)].config.optimizer.momentum
     exp.values.update(table=table, best=best, threshold=THRESHOLD, floor=floor, diverged=diverged)
     ranked = sorted(
         (n for n in OPTIMIZERS_TRIED if best[n][0] is not None), key=lambda n: best[n][0]
@@ -1286,33 +1290,33 @@ def analyze_optimizers(exp: Experiment) -> None:
             ),
             runs=tuple(rate_label(n, best[n][1]) for n in ranked),
             note=bi(
-                f"问题是收敛速度，所以量的是：多少次更新之后，每一轮（4 批 × 8 行 = 全部 32 行）的平均 batch loss 降到 "
+                f"问题是收敛速度，所以量的是：多少次更新之后，每一轮（{per} 批 × {batch} 行 = 全部 {rows} 行）的平均 batch loss 降到 "
                 f"{THRESHOLD:g} 以下并保持（最小二乘的下限是 {floor:.5f}）。每种方法都在学习率 {rates_text} 中各自取最快的一个"
-                f"（其余设定同课文：从课文的起点、每批 8 行、20000 步）。结果：{best_zh}。"
+                f"（其余设定同课文：从课文的起点、每批 {batch} 行、{steps} 步）。结果：{best_zh}。"
                 + (f"最快的是 {fastest}。" if fastest else "")
                 + f"在课文共用的学习率 {shared:g} 下，顺序变成 {shared_en}"
-                + (f"（{', '.join(never)} 在 20000 步内没有降到阈值）" if never else "")
+                + (f"（{', '.join(never)} 在 {steps} 步内没有降到阈值）" if never else "")
                 + "：同一个学习率比较的是学习率，而不是方法本身。这个问题只有两个权重、是凸的、尺度也好，所以普通梯度下降只要学习率"
-                "接近稳定的上限就已经很快；动量相当于把学习率放大 1/(1-0.9) 倍；Adam 和 RMSProp 的步长约等于学习率，"
+                f"接近稳定的上限就已经很快；动量相当于把学习率放大 1/(1-{beta:g}) 倍；Adam 和 RMSProp 的步长约等于学习率，"
                 "与梯度大小无关；Adagrad 的累计量只增不减，步长越走越小。"
                 + (f"{', '.join(edge)} 的最佳学习率在网格的边上。" if edge else "")
                 + (f"发散的设定：{', '.join(diverged)}。" if diverged else ""),
                 f"The question is the speed of convergence, so the measure is: after how many "
-                f"updates the mean batch loss of a pass over the data (4 batches × 8 rows = all 32 "
+                f"updates the mean batch loss of a pass over the data ({per} batches × {batch} rows = all {rows} "
                 f"rows) falls below {THRESHOLD:g} and stays there (the least-squares floor is "
                 f"{floor:.5f}). Each optimizer runs at its own best rate of {rates_text} (the rest "
-                f"as the lecture: its start, batches of 8, 20000 updates). Result: {best_en}."
+                f"as the lecture: its start, batches of {batch}, {steps} updates). Result: {best_en}."
                 + (f" Fastest: {fastest}." if fastest else "")
                 + f" At the lecture's shared rate {shared:g} the order is {shared_en}"
                 + (
-                    f" ({', '.join(never)} not below the threshold within 20000 updates)"
+                    f" ({', '.join(never)} not below the threshold within {steps} updates)"
                     if never
                     else ""
                 )
                 + ": comparing at one rate compares the rate, not the optimizer. This problem has "
                 "two weights, is convex and well scaled, so plain gradient descent near its "
                 "largest stable rate is already fast; momentum multiplies the rate by about "
-                "1/(1 - 0.9); Adam's and RMSProp's steps are about the rate whatever the "
+                f"1/(1 - {beta:g}); Adam's and RMSProp's steps are about the rate whatever the "
                 "gradient's size; Adagrad's accumulated Σg² only grows, so its steps keep "
                 "shrinking."
                 + (
