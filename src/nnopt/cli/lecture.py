@@ -24,6 +24,12 @@ def register(sub) -> None:
         help="report folder (default ./lecture-report)",
     )
     p.add_argument("--only", nargs="+", metavar="NAME", help="run only these parts of the lecture")
+    p.add_argument(
+        "--lang",
+        choices=("zh", "en", "both"),
+        default="both",
+        help="the report's language: Chinese, English or both side by side (default both)",
+    )
     p.add_argument("--json", action="store_true", help="print the checks as one JSON object")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(fn=cmd_lecture)
@@ -56,7 +62,10 @@ def cmd_lecture(args) -> int:
     # Drawn after training: drawing beside the compiling threads was slower, as both need
     # Python's lock (tracing and lowering are Python).
     paths = write_report(
-        out, experiments, {"import": t_import - START, "compile and train": t_train - t_import}
+        out,
+        experiments,
+        {"import": t_import - START, "compile and train": t_train - t_import},
+        lang=args.lang,
     )
     t_end = time.perf_counter()
     timing = {
@@ -87,22 +96,30 @@ def show(value, width: int = 38) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+VERDICTS = {"reproduced": "ok", "not reproduced": "MISS", "answered": "answered",
+            "not answered": "NOT ANSWERED"}  # fmt: skip
+
+
 def terminal_table(experiments) -> str:
-    """The checks as a fixed-width table: name, lecture, nnopt, tolerance, result."""
+    """The checks as a fixed-width table: name, lecture, nnopt, tolerance, verdict (a slip of
+    the text marked), then the three kinds apart: claims reproduced, not, exercises."""
     from nnopt.outputs.report import results
 
     rows = [("check", "lecture", "nnopt", "tol", "")]
     for e in experiments:
         for c in e.checks:
             tol = "" if c.tolerance is None else f"{c.tolerance:g}"
-            rows.append((c.name, show(c.lecture), show(c.nnopt), tol, "ok" if c.ok else "MISS"))
+            verdict = VERDICTS[c.verdict] + (" (slip in the text)" if c.slip else "")
+            rows.append((c.name, show(c.lecture), show(c.nnopt), tol, verdict))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     summary = results(experiments)["summary"]
     missed = summary["not_reproduced"]
     lines.append(
-        f"{summary['reproduced']} of {summary['checks']} checks reproduced"
-        + (f"; not reproduced: {', '.join(missed)}" if missed else "")
+        f"claims: {summary['reproduced']} of {summary['claims']} reproduced"
+        + (f"; not reproduced (cause in the report): {', '.join(missed)}" if missed else "")
     )
+    if summary["exercises"]:
+        lines.append(f"exercises: {len(summary['answered'])} of {summary['exercises']} answered")
     return "\n".join(lines)
