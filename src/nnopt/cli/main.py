@@ -56,6 +56,23 @@ def with_flags(exc: NnoptError, flags: dict[str, str]) -> NnoptError:
     return exc if text == str(exc) else exc.reworded(text)
 
 
+def add_cache_flag(parser) -> None:
+    """``--no-cache`` on a command that compiles (see :func:`start_cache`)."""
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="compile without the persistent compilation cache (~/.cache/nnopt; NNOPT_CACHE_DIR moves it)",
+    )
+
+
+def start_cache(args) -> None:
+    """Turns the persistent compilation cache on, unless ``--no-cache`` (imports JAX: call it
+    after the command's input is checked)."""
+    from nnopt.engine.compilation import use_persistent_cache
+
+    use_persistent_cache(not getattr(args, "no_cache", False))
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
