@@ -178,11 +178,12 @@ def _cache_trouble(text: str) -> None:
     if reading and folder is not None:
         _clear_entries(folder)
     if first:
-        what = (
-            "read (cleared it; compiling as usual)" if reading else "written (compiling as usual)"
-        )
         reason = text.rsplit(": ", 1)[-1][:120]
-        _say_once(f"nnopt: note: the compilation cache {folder} could not be {what}: {reason}")
+        what = "read" if reading else "written"
+        then = "cleared, compiling as usual" if reading else "compiling as usual"
+        _say_once(
+            f"nnopt: note: the compilation cache {folder} could not be {what} ({reason}): {then}"
+        )
 
 
 def _clear_entries(folder: Path) -> None:
