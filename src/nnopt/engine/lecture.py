@@ -574,11 +574,6 @@ PARTS: dict[str, Part] = {
 }
 
 
-# Parts whose runs take longest go to the pool first, so that the two threads stay busy to
-# the end instead of one waiting on a long compile started last.
-HEAVY_FIRST = ("optimizers", "regularization", "modular")
-
-
 def run_lecture(
     only: list[str] | None = None,
     on_trained: Callable[[str, int, int], None] | None = None,
@@ -587,20 +582,26 @@ def run_lecture(
     """Runs the lecture's parts (all, or ``only`` these names), returned in the lecture's order.
 
     Every distinct config (a preset with overrides) is trained once, on a pool of threads
-    (compiling and training release Python's lock, so the cores work in parallel);
-    ``on_trained(label, done, total)`` is called as each finishes; a part is analyzed as
-    soon as all its runs are done.
+    (compiling and training release Python's lock, so the cores work in parallel); the
+    configs that share a compiled program train one after another in one task, so that no
+    program is compiled twice (two threads would each compile it), the programs slowest to
+    compile and train first. ``on_trained(label, done, total)`` is called as each finishes;
+    a part is analyzed as soon as all its runs are done.
     """
-    from nnopt.engine.training import train
+    from nnopt.engine.training import Training
 
     parts = [p for name, p in PARTS.items() if not only or name in only]
     configs: dict[tuple, Config] = {}
-    for part in sorted(parts, key=lambda p: p.name not in HEAVY_FIRST):
+    for part in parts:
         for preset, overrides in part.runs.values():
             configs.setdefault((preset, overrides), load_config(preset, overrides))
     unique: dict[Config, list[tuple]] = {}
     for key, config in configs.items():
         unique.setdefault(config, []).append(key)
+    tasks: dict[tuple, list[tuple[Config, Training]]] = {}
+    for config in unique:
+        training = Training(config)  # sets up the data and the start; compiles nothing
+        tasks.setdefault(training.program_key(), []).append((config, training))
     results: dict[tuple, TrainResult] = {}
     finished: dict[str, Experiment] = {}
 
@@ -612,15 +613,24 @@ def run_lecture(
                 part.analyze(exp)
                 finished[part.name] = exp
 
-    finish_ready_parts()  # parts without runs
+    def train_all(task: list[tuple[Config, Training]]) -> list[TrainResult]:
+        return [training.run() for _, training in task]
+
+    def cost(key: tuple) -> tuple:
+        structure, _ = key
+        return (-structure.n_params, -max(t.config.train.steps for _, t in tasks[key]))
+
+    done = 0
     with ThreadPoolExecutor(workers or os.cpu_count() or 1) as pool:
-        futures = {pool.submit(train, config): keys for config, keys in unique.items()}
-        for done, future in enumerate(as_completed(futures), start=1):
-            keys = futures[future]
-            result = future.result()
-            for key in keys:
-                results[key] = result
-            if on_trained is not None:
-                on_trained(" ".join([keys[0][0], *keys[0][1]]), done, len(futures))
+        futures = {pool.submit(train_all, tasks[k]): tasks[k] for k in sorted(tasks, key=cost)}
+        finish_ready_parts()  # the parts without runs, while the pool compiles and trains
+        for future in as_completed(futures):
+            for (config, _), result in zip(futures[future], future.result()):
+                keys = unique[config]
+                for key in keys:
+                    results[key] = result
+                done += 1
+                if on_trained is not None:
+                    on_trained(" ".join([keys[0][0], *keys[0][1]]), done, len(unique))
             finish_ready_parts()
     return [finished[p.name] for p in parts]

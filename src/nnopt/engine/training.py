@@ -183,8 +183,12 @@ class Training:
     def step(self) -> int:
         return int(self._state.step)
 
+    def program_key(self) -> tuple[Structure, int]:
+        """What decides this run's compiled program: trainings with equal keys share one."""
+        return self.structure, min(self.log_every, self.config.train.steps)
+
     def _chunk(self):
-        return compiled_chunk(self.structure, min(self.log_every, self.config.train.steps))
+        return compiled_chunk(*self.program_key())
 
     @property
     def done(self) -> bool:
