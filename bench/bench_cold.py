@@ -12,7 +12,7 @@ setup, compile, train, write, figures) from its ``--timing`` line; ``nnopt lectu
 its own phases. The PyTorch process (``pip install 'nnopt[bench]'``, or any torch) trains the
 same experiment (circle-l2: the same data and first weights, 2-11-1 relu, MSE + L2 0.01,
 Adam 1e-4, batches of 30, 40000 steps, a full-data loss every 2000) one eager step at a time
-and draws the same three figures.
+on one thread and draws the same three figures.
 """
 
 from __future__ import annotations
@@ -145,6 +145,9 @@ def torch_child() -> None:
     start = init_mlp(m.layers, init=m.init, stddev=m.init_stddev, bias_init=m.bias_init,
                      bias=m.bias, seed=c.train.seed)  # fmt: skip
     assert "jax" not in sys.modules
+    # One thread: tensors this small gain nothing from more, and a pool of two spins for
+    # seconds on a busy machine.
+    torch.set_num_threads(1)
     t_import = time.perf_counter()
     params = {k: torch.tensor(v, requires_grad=True) for k, v in start.items()}
     xs, ys = torch.tensor(data.x_train), torch.tensor(data.y_train)

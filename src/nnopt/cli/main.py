@@ -10,7 +10,9 @@ code 2 (1 for a run that diverged, 130 for Ctrl-C).
 from __future__ import annotations
 
 import argparse
+import atexit
 import importlib
+import os
 import sys
 import time
 
@@ -91,5 +93,23 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERRUPTED
 
 
+def entry(argv: list[str] | None = None) -> None:
+    """The ``nnopt`` program: :func:`main`, then a quick exit.
+
+    Python's own shutdown tears JAX's and XLA's objects down one by one, half a second or
+    more after the command is done. Everything nnopt writes is complete when ``main``
+    returns (files are written whole, pools joined), so the process flushes its streams,
+    runs the exit handlers and ends.
+    """
+    code = main(argv)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (nnopt presets | head)
+            pass
+    atexit._run_exitfuncs()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()
