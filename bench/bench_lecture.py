@@ -2,11 +2,11 @@
 
 Run: python bench/bench_lecture.py [--repeat R]
 
-Each repeat starts a new interpreter (no compiled code cached in memory or on disk), runs
-`nnopt lecture --json` into a temporary folder, and reads the timing the command measures
-itself: import, compile and train (all runs, two threads), figures and report, total, and
-the compile time summed over the threads. The project's target is a total of 10 s or less
-on a 2-core CPU.
+Each repeat starts a new interpreter with an empty compilation cache (a new
+``NNOPT_CACHE_DIR``), runs `nnopt lecture --json` into a temporary folder, and reads the
+timing the command measures itself: import, compile and train (all runs, two threads),
+figures and report, total, and the compile time summed over the threads. The project's
+target is a total of 6 s or less on a 2-core CPU (bench_cold.py also times it warm).
 """
 
 from __future__ import annotations
@@ -23,9 +23,11 @@ import time
 def one_run() -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         env = {k: v for k, v in os.environ.items() if not k.startswith("JAX_COMPILATION_CACHE")}
+        env["NNOPT_CACHE_DIR"] = os.path.join(tmp, "cache")  # empty: every program compiles
         start = time.perf_counter()
         proc = subprocess.run(
-            [sys.executable, "-m", "nnopt.cli.main", "lecture", "--json", "--out", tmp],
+            [sys.executable, "-m", "nnopt.cli.main", "lecture", "--json", "--out",
+             os.path.join(tmp, "report")],
             capture_output=True, text=True, env=env, check=True,
         )  # fmt: skip
         wall = time.perf_counter() - start
@@ -39,12 +41,12 @@ def main() -> None:
     args = parser.parse_args()
     runs = [one_run() for _ in range(args.repeat)]
     best = min(runs, key=lambda r: r["total"])
-    print(f"nnopt lecture, cold, {args.repeat} fresh processes; target total <= 10 s")
+    print(f"nnopt lecture, cold, {args.repeat} fresh processes; target total <= 6 s")
     for key in best:
         values = ", ".join(f"{r[key]:.2f}" for r in runs)
         print(f"  {key:<34} best {best[key]:6.2f} s   (all: {values})")
     print(
-        "target met" if best["total"] <= 10 else "target NOT met",
+        "target met" if best["total"] <= 6 else "target NOT met",
         f"(best total {best['total']:.2f} s)",
     )
 

@@ -2,12 +2,24 @@
 
 ``pytest -m "not slow"`` is the inner loop (under a minute on 2 cores); CI runs everything.
 The slow tests are the long end-to-end ones: SIGKILL and Ctrl-C of real processes, the
-whole lecture, the playground under load, the Ray cluster and the browser.
+whole lecture, the playground under load, the Ray cluster and the browser. The commands'
+compilation cache lives in a folder of the session.
 """
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+
+@pytest.fixture(autouse=True, scope="session")
+def compilation_cache(tmp_path_factory):
+    """The commands' compilation cache in a folder of the test session (its processes
+    share it), never the user's own."""
+    folder = tmp_path_factory.mktemp("nnopt-cache")
+    os.environ["NNOPT_CACHE_DIR"] = str(folder)
+    return folder
 
 
 @pytest.fixture

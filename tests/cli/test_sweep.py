@@ -101,6 +101,20 @@ def test_an_interrupted_sweep_resumes_without_retraining(capsys, in_tmp, monkeyp
     assert (in_tmp / "fresh/results.csv").read_text() == (in_tmp / "s/results.csv").read_text()
 
 
+def test_configurations_retrained_on_resume_match_bit_for_bit(capsys, in_tmp):
+    # One group of 8; results deleted here and there are retrained in a batch of their own.
+    argv = ["sweep", "circle-l2", *SETS, "--grid", "optimizer.learning_rate=1e-3,3e-3",
+            "--seeds", "4", "--set", "ema.enabled=true"]  # fmt: skip
+    assert run_cli(capsys, *argv, "--out", "s")[0] == 0
+    whole = (in_tmp / "s/results.csv").read_text()
+    points = sorted((in_tmp / "s/points").glob("*.json"))
+    for path in (points[1], points[6]):
+        path.unlink()
+    code, out, _ = run_cli(capsys, *argv, "--out", "s", "--json")
+    assert code == 0 and json.loads(out.strip().splitlines()[-1])["resumed"] is True
+    assert (in_tmp / "s/results.csv").read_text() == whole
+
+
 def test_another_sweep_never_overwrites_a_folder(capsys, in_tmp):
     run_cli(
         capsys,

@@ -92,3 +92,28 @@ def test_scalar_model():
     assert p["w"].shape == () and p["w"].dtype == np.float32 and float(p["w"]) == 5.0
     y = model.scalar_forward({"w": jnp.float32(2.5)}, jnp.zeros((3, 1)))
     np.testing.assert_array_equal(np.asarray(y), [[2.5]] * 3)
+
+
+# ------------------------------------------------------------------ on the host, in NumPy
+
+
+@pytest.mark.parametrize("name", sorted(model.NUMPY_ACTIVATIONS))
+def test_numpy_activations_are_the_compiled_ones(name):
+    z = np.linspace(-30, 30, 603, dtype=np.float32).reshape(-1, 3)
+    jax_fn = {**model.ACTIVATIONS, **model.OUTPUT_ACTIVATIONS}[name]
+    want = np.asarray(jax_fn(jnp.asarray(z)))
+    got = model.NUMPY_ACTIVATIONS[name](z.copy())
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, want, rtol=2e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize(
+    "act,out_act", [("relu", "linear"), ("tanh", "sigmoid"), ("elu", "softmax")]
+)
+def test_numpy_forward_pass_is_the_compiled_one(act, out_act):
+    params = model.init_mlp((3, 5, 4, 2), seed=3)
+    x = np.random.default_rng(0).normal(size=(50, 3)).astype(np.float32)
+    want = model.mlp_layers(params, jnp.asarray(x), act, out_act)
+    got = model.numpy_mlp_layers(params, x, act, out_act)
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_allclose(a, np.asarray(b), rtol=1e-5, atol=1e-6)

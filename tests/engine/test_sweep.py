@@ -9,10 +9,9 @@ import pytest
 from nnopt.config import parse_grid, split_values
 from nnopt.config.presets import read_raw
 from nnopt.engine import lanes
-from nnopt.engine.sweep.batch import Batch, compiled_batch_chunk
+from nnopt.engine.sweep.batch import LANES_WIDTH, VMAP_WIDTH, Batch, compiled_batch_chunk
 from nnopt.engine.sweep.grid import grid_points
 from nnopt.engine.sweep.run import (
-    SHARD_MOST,
     estimate_bytes,
     group_points,
     groups_at_once,
@@ -173,7 +172,8 @@ def test_other_batches_train_as_vmap_of_the_single_run():
 
 def test_lanes_state_round_trip():
     pts = points_of("circle-l2", ["optimizer.learning_rate=1e-3,1e-2,0.1"])
-    batch = Batch(pts)
+    batch = Batch(pts, width=3)
+    batch.advance()  # the optimizers' init runs in the first chunk
     back = lanes.state_from_lanes(batch.state, batch.structure)
     again = lanes.state_to_lanes(back, batch.structure)
     for a, b in zip(
@@ -216,27 +216,65 @@ def test_lanes_programs_fall_back_when_xla_lacks_their_options():
     np.testing.assert_array_equal(np.asarray(call(np.float32([3]))), [6])
 
 
-def test_groups_are_cut_into_even_shards_for_the_workers():
-    def sizes(n, workers):
-        return [len(s) for s in shards_of(list(range(n)), workers)]
+def test_groups_are_cut_into_shards_of_their_programs_width():
+    def sizes(n, width):
+        return [len(s) for s in shards_of(list(range(n)), 2, width)]
 
-    assert sizes(64, 2) == [32, 32]
-    assert sizes(21, 2) == [11, 10]
-    assert sizes(5, 2) == [5]  # shards of 2 or 3 are not worth a thread
-    assert sizes(1, 2) == [1]
-    assert sizes(1024, 2) == [SHARD_MOST] * 16
-    assert sizes(130, 1) == [44, 43, 43]
-    assert sum(sizes(1000, 3)) == 1000
-    assert len(sizes(1000, 3)) % 3 == 0 and max(sizes(1000, 3)) <= SHARD_MOST
+    assert sizes(64, LANES_WIDTH) == [LANES_WIDTH, LANES_WIDTH]
+    assert sizes(70, 32) == [32, 32, 6]  # the last one trains padded to 32
+    assert sizes(1, 32) == [1]
+    assert sizes(9, VMAP_WIDTH) == [4, 4, 1]
+    lanes_group = points_of("circle-l2", ["optimizer.learning_rate=1e-3,3e-3"], 3)
+    assert [len(s) for s in shards_of(lanes_group)] == [6]
+    assert Batch(lanes_group).width == LANES_WIDTH
+    wide = points_of("circle-l2", ["optimizer.learning_rate=1e-3,3e-3"], 3, [*SHORT, WIDE])
+    assert [len(s) for s in shards_of(wide)] == [4, 2]
+    assert Batch(wide[:1]).width == VMAP_WIDTH
+
+
+WIDE = "model.layers=[2,32,32,1]"  # trains as vmap, not in lanes
+
+
+def flat_of(result) -> np.ndarray:
+    named = [result.params, result.ema_params or {}]
+    return np.concatenate([d[k].ravel() for d in named for k in sorted(d)])
+
+
+@pytest.mark.parametrize("engine", ["lanes", "vmap"])
+def test_a_configuration_trains_the_same_whatever_its_companions(engine):
+    sets = [*SHORT, "ema.enabled=true"] + ([WIDE] if engine == "vmap" else [])
+    pts = points_of("circle-l2", ["optimizer.learning_rate=1e-3,3e-3,1e-2"], 3, sets)
+    assert Batch(pts).lanes == (engine == "lanes")
+    me = pts[4]
+    others = [p for p in pts if p is not me]
+    alone = run_batch([me])[0]
+    # In batches of other sizes (a width of 1, or vmap's batched products, used to round
+    # differently), at other places in them, and on other threads.
+    for group, workers in ((others[:1] + [me], 1), ([me] + others, 2), (others + [me], 1)):
+        (mine,) = [r for r in run_batch(group, workers=workers) if r.index == me.index]
+        np.testing.assert_array_equal(flat_of(mine), flat_of(alone))
+        assert mine.rows == alone.rows
+
+
+def test_groups_keep_apart_what_would_change_a_batchs_engine():
+    # Other data, or other shuffling seeds, would move a batch off lanes (and round
+    # differently): they never share a group, so a resumed sweep keeps every program.
+    data = points_of("circle-l2", ["data.seed=1,2", "optimizer.learning_rate=1e-3,1e-2"])
+    assert sorted(len(g) for g in group_points(data)) == [2, 2]
+    assert all(Batch(g).lanes for g in group_points(data))
+    shuffled = points_of("circle-l2", ["optimizer.learning_rate=1e-3,1e-2"], 2,
+                         [*SHORT, "data.batching=shuffle"])  # fmt: skip
+    assert [len(g) for g in group_points(shuffled)] == [2, 2]
+    assert all(Batch(g).lanes for g in group_points(shuffled))
 
 
 def test_shards_on_threads_give_the_same_numbers_as_one_batch():
-    pts = points_of("circle-l2", ["optimizer.learning_rate=1e-3,3e-3,1e-2"], 7)  # 21: padded
+    pts = points_of("circle-l2", ["optimizer.learning_rate=1e-3,3e-3,1e-2"], 15)  # 45: 2 shards
     updates = []
     one = run_batch(pts, workers=1)
     two = run_batch(pts, on_chunk=updates.append, workers=2)
     assert [r.index for r in two] == [p.index for p in pts]
-    assert sum(updates) == 21 * 600
+    assert sum(updates) == 45 * 600
     for a, b in zip(one, two, strict=True):
         assert a.rows == b.rows
         for name in a.params:

@@ -1,7 +1,5 @@
 """``python -m nnopt.cli``: the nnopt command line."""
 
-import sys
+from nnopt.cli.main import entry
 
-from nnopt.cli.main import main
-
-sys.exit(main())
+entry()

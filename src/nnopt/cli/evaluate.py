@@ -14,6 +14,7 @@ import json
 import sys
 from pathlib import Path
 
+from nnopt.cli.main import add_cache_flag, start_cache
 from nnopt.errors import NnoptError
 
 DEFAULT_INTERVAL = 2.0  # seconds between looks at the run folder (--watch)
@@ -59,6 +60,7 @@ def register(subparsers) -> None:
         metavar="S",
         help=f"--watch: give up after S seconds (exit code {EXIT_TIMEOUT})",
     )
+    add_cache_flag(p)
     p.set_defaults(fn=cmd_evaluate, flags=FLAGS)
 
     p = subparsers.add_parser(
@@ -99,6 +101,7 @@ def cmd_evaluate(args) -> int:
     from nnopt.config.presets import read_run_config
 
     read_run_config(Path(args.run_dir))  # not a run folder: said before JAX loads
+    start_cache(args)
     from nnopt.engine.restore import choose_weights
     from nnopt.outputs.run_dir import find_checkpoint, open_run
 
@@ -170,6 +173,7 @@ def _watch(args) -> int:
 
     if args.checkpoint != "latest":
         raise NnoptError("--watch evaluates every new checkpoint; leave out --checkpoint")
+    start_cache(args)
     run_dir = Path(args.run_dir)
     interval = DEFAULT_INTERVAL if args.interval is None else args.interval
     last = None

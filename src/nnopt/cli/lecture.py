@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from nnopt.cli.main import add_cache_flag, start_cache
 from nnopt.errors import NnoptError
 
 
@@ -32,6 +33,7 @@ def register(sub) -> None:
     )
     p.add_argument("--json", action="store_true", help="print the checks as one JSON object")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+    add_cache_flag(p)
     p.set_defaults(fn=cmd_lecture)
 
 
@@ -46,6 +48,7 @@ def cmd_lecture(args) -> int:
     from nnopt.outputs.report import add_timing, check_writable, results, write_report
 
     check_writable(out)  # before any training
+    start_cache(args)
     from nnopt.engine.compilation import compile_clock
     from nnopt.engine.lecture import run_lecture
 

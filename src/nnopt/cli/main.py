@@ -10,7 +10,9 @@ code 2 (1 for a run that diverged, 130 for Ctrl-C).
 from __future__ import annotations
 
 import argparse
+import atexit
 import importlib
+import os
 import sys
 import time
 
@@ -56,6 +58,23 @@ def with_flags(exc: NnoptError, flags: dict[str, str]) -> NnoptError:
     return exc if text == str(exc) else exc.reworded(text)
 
 
+def add_cache_flag(parser) -> None:
+    """``--no-cache`` on a command that compiles (see :func:`start_cache`)."""
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="compile without the persistent compilation cache (~/.cache/nnopt; NNOPT_CACHE_DIR moves it)",
+    )
+
+
+def start_cache(args) -> None:
+    """Turns the persistent compilation cache on, unless ``--no-cache`` (imports JAX: call it
+    after the command's input is checked)."""
+    from nnopt.engine.compilation import use_persistent_cache
+
+    use_persistent_cache(not getattr(args, "no_cache", False))
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
@@ -74,5 +93,23 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERRUPTED
 
 
+def entry(argv: list[str] | None = None) -> None:
+    """The ``nnopt`` program: :func:`main`, then a quick exit.
+
+    Python's own shutdown tears JAX's and XLA's objects down one by one, half a second or
+    more after the command is done. Everything nnopt writes is complete when ``main``
+    returns (files are written whole, pools joined), so the process flushes its streams,
+    runs the exit handlers and ends.
+    """
+    code = main(argv)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (nnopt presets | head)
+            pass
+    atexit._run_exitfuncs()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

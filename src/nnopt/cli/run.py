@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
+from nnopt.cli.main import START, add_cache_flag, start_cache
 from nnopt.errors import DivergenceError, NnoptError
 
 EXIT_DIVERGED, EXIT_INTERRUPTED = 1, 130
@@ -25,6 +27,10 @@ def _add_output_flags(p) -> None:
         help="also write TensorBoard event files into the run folder (pip install 'nnopt[tensorboard]')",
     )
     p.add_argument("--no-figures", action="store_true", help="do not draw the PNG figures")
+    p.add_argument(
+        "--timing", action="store_true", help="end with one line on stderr: where the time went"
+    )
+    add_cache_flag(p)
 
 
 def register(sub) -> None:
@@ -60,35 +66,77 @@ def cmd_run(args) -> int:
         if not tensorboard_available():
             raise NnoptError(f"--tensorboard needs the tensorboardX package: {INSTALL_HINT}")
     init = read_params_file(args.init) if args.init else None
+    start_cache(args)
     from nnopt.engine.training import Training
     from nnopt.outputs.run_dir import start_run_folder
 
+    clock = Phases()
     training = Training(config, init, source=f"params file {args.init}")  # checks before writing
+    clock.mark("setup")
     out = Path(args.out) if args.out else Path("runs") / config.name
     run_dir = start_run_folder(training, out, args.overwrite)
-    return _train(training, run_dir, args)
+    clock.mark("write")
+    return _train(training, run_dir, args, clock)
 
 
 def cmd_resume(args) -> int:
     from nnopt.outputs.run_dir import resume_training
 
     run_dir = Path(args.run_dir)
+    start_cache(args)
+    clock = Phases()
     training = resume_training(run_dir)
+    clock.mark("setup")
     if training.done:
         print(f"nnopt: {run_dir} is already complete ({training.step} steps)", file=sys.stderr)
-    return _train(training, run_dir, args)
+    return _train(training, run_dir, args, clock)
 
 
-def _train(training, run_dir: Path, args) -> int:
+class Phases:
+    """Where a command's time goes: the seconds between marks, from the process's start, with
+    the compiling JAX did within each phase counted apart (``--timing``)."""
+
+    ORDER = ("import", "setup", "compile", "train", "write", "summary", "figures")
+
+    def __init__(self):
+        from nnopt.engine.compilation import compile_clock, compile_counter
+
+        self.compiling, self.programs = compile_clock(), compile_counter()
+        self.last, self.compiled = time.perf_counter(), 0.0
+        self.seconds = {"import": self.last - START}
+
+    def mark(self, phase: str, at: float | None = None) -> None:
+        """Adds the time since the last mark (or until ``at``) to ``phase``, less its compiling."""
+        now = time.perf_counter() if at is None else at
+        compiled, self.compiled = self.compiling() - self.compiled, self.compiling()
+        compiled = min(compiled, now - self.last)
+        self.seconds["compile"] = self.seconds.get("compile", 0.0) + compiled
+        self.seconds[phase] = self.seconds.get(phase, 0.0) + now - self.last - compiled
+        self.last = now
+
+    def line(self) -> str:
+        """``time: import 0.61 s, ..., total 1.52 s; 1 compiled program (1 from the cache)``."""
+        shown = ", ".join(f"{k} {self.seconds[k]:.2f} s" for k in self.ORDER if k in self.seconds)
+        n = self.programs()
+        return (
+            f"time: {shown}, total {time.perf_counter() - START:.2f} s; "
+            f"{n.programs} compiled program{'s' if n.programs != 1 else ''} "
+            f"({n.cache_hits} from the cache)"
+        )
+
+
+def _train(training, run_dir: Path, args, clock: Phases) -> int:
     """Trains into the folder with a progress bar; prints the summary, then draws the figures."""
     from nnopt.outputs.run_dir import save_run_figures, train_in_folder
 
     bar = _progress(training.config.train.steps, training.step, args.json or args.quiet)
+    last_chunk = [time.perf_counter()]
 
     def on_chunk(training, updates: int) -> None:
         bar.update(updates)
         row = training.history.rows[-1]
         bar.set_postfix(loss=_fmt(row["train_loss"]), lr=_fmt(row["lr"]), refresh=False)
+        last_chunk[0] = time.perf_counter()
 
     try:
         done = train_in_folder(training, run_dir, on_chunk, args.tensorboard, figures=False)
@@ -108,13 +156,19 @@ def _train(training, run_dir: Path, args) -> int:
         )
         return EXIT_DIVERGED
     bar.close()
+    clock.mark("train", at=max(last_chunk[0], clock.last))  # then the final records
+    clock.mark("write")
     if not args.quiet or args.json:
         out = sys.stderr if args.json else sys.stdout
         print("\n".join(summary_lines(done.result, done.summary)), file=out, flush=True)
     if args.json:
         print(json.dumps(done.summary), flush=True)
+    clock.mark("summary")
     if not args.no_figures:
         save_run_figures(done.result, run_dir)
+        clock.mark("figures")
+    if args.timing:
+        print(clock.line(), file=sys.stderr, flush=True)
     return 0
 
 

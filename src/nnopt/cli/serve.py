@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import sys
 
+from nnopt.cli.main import add_cache_flag, start_cache
 from nnopt.errors import NnoptError
 
 
@@ -28,6 +29,7 @@ def register(subparsers) -> None:
         "--port", type=int, default=8000, help="port to listen on (default 8000; 0 = any free)"
     )
     p.add_argument("--open", action="store_true", help="open the page in the default browser")
+    add_cache_flag(p)
     p.set_defaults(fn=cmd_serve)
 
 
@@ -41,6 +43,7 @@ def cmd_serve(args) -> int:
         raise NnoptError(
             f"nnopt serve needs the package {exc.name!r}; reinstall nnopt (pip install nnopt)"
         ) from None
+    start_cache(args)
     sock = bind_socket(args.host, args.port)
     url = url_of(sock)
     print(f"nnopt playground: {url}  (Ctrl-C stops it)", flush=True)

@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+from nnopt.cli.main import add_cache_flag, start_cache
 from nnopt.errors import NnoptError
 
 # The library's names for what these flags set (its errors name them; see cli.main.with_flags).
@@ -44,6 +45,7 @@ def register(sub) -> None:
     )
     p.add_argument("--json", action="store_true", help="end stdout with one JSON line of results")
     p.add_argument("--quiet", action="store_true", help="no progress bar, no table")
+    add_cache_flag(p)
     p.set_defaults(fn=cmd_sweep, flags=FLAGS)
 
 
@@ -70,6 +72,7 @@ def cmd_sweep(args) -> int:
         raise NnoptError("--address is for --backend ray")
     base, sweep, label = sweep_spec(args)
     grid_points(base, dict(sweep.grid), sweep.seeds, label)  # a bad grid: said before JAX loads
+    start_cache(args)
     from nnopt.outputs.sweep_dir import SweepInterrupted, run_sweep
 
     out = Path(args.out) if args.out else Path("sweeps") / base.get("name", "sweep")

@@ -183,6 +183,54 @@ def mlp_layers(
     return out
 
 
+# The activations again in NumPy (float32), for forward passes on the host: a prediction
+# of the lecture's sizes (a figure's grid, nnopt predict, the playground's heatmap) costs
+# milliseconds in NumPy and would otherwise compile a program per shape.
+NUMPY_ACTIVATIONS: dict[str, Callable] = {
+    "relu": lambda z: np.maximum(z, np.float32(0), out=z),
+    "sigmoid": lambda z: _numpy_sigmoid(z),
+    "tanh": lambda z: np.tanh(z, out=z),
+    "linear": lambda z: z,
+    "leaky_relu": lambda z: np.where(z >= 0, z, np.float32(0.01) * z),
+    "elu": lambda z: np.where(z > 0, z, np.expm1(np.minimum(z, np.float32(0)))),
+    "softplus": lambda z: np.logaddexp(z, np.float32(0), out=z),
+    "softmax": lambda z: _numpy_softmax(z),
+}  # each may overwrite its argument (a fresh layer's output): a grid's arrays are large
+
+
+def _numpy_sigmoid(z: np.ndarray) -> np.ndarray:
+    """1 / (1 + e^-z) as (1 + tanh(z/2)) / 2, which cannot overflow."""
+    z *= np.float32(0.5)
+    np.tanh(z, out=z)
+    z += np.float32(1)
+    z *= np.float32(0.5)
+    return z
+
+
+def _numpy_softmax(z: np.ndarray) -> np.ndarray:
+    z -= z.max(axis=-1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=-1, keepdims=True)
+    return z
+
+
+def numpy_mlp_layers(
+    params: Params, x: np.ndarray, activation: str, output_activation: str
+) -> list[np.ndarray]:
+    """:func:`mlp_layers` in NumPy float32: h_k = f(h_{k-1} W_k + b_k), every layer's output
+    (computed in place: a 600×600 grid's layers are megabytes each)."""
+    n_layers = sum(1 for name in params if name.startswith("w"))
+    hidden, last = NUMPY_ACTIVATIONS[activation], NUMPY_ACTIVATIONS[output_activation]
+    h, out = np.asarray(x, np.float32), []
+    for k in range(1, n_layers + 1):
+        h = h @ np.asarray(params[f"w{k}"], np.float32)
+        if f"b{k}" in params:
+            h += np.asarray(params[f"b{k}"], np.float32)
+        h = (hidden(h) if k < n_layers else last(h)).astype(np.float32, copy=False)
+        out.append(h)
+    return out
+
+
 def mlp_forward(params: Params, x, activation: str, output_activation: str, products: str = "auto"):
     """y = f_out(... f(f(x W1 + b1) W2 + b2) ... WL + bL): the last of :func:`mlp_layers`."""
     return mlp_layers(params, x, activation, output_activation, products)[-1]

@@ -1,20 +1,18 @@
 """Evaluation (the course's ``test``): predictions, loss and accuracy with given weights.
 
 Pure, jittable functions over a :class:`~nnopt.engine.structure.Structure` and flat or named
-parameters. Training calls them at every log point; plots call :func:`predict` for
-decision boundaries and the playground :func:`neuron_outputs` for its thumbnails.
+parameters. Training calls them at every log point. :func:`predict` (decision boundaries,
+``nnopt predict``) and :func:`neuron_outputs` (the playground's thumbnails) run on the host
+in NumPy.
 """
 
 from __future__ import annotations
 
-import functools
-
-import jax
 import jax.numpy as jnp
 import numpy as np
 
 from nnopt.core.losses import LOSSES
-from nnopt.core.model import mlp_layers, scalar_forward
+from nnopt.core.model import mlp_layers, numpy_mlp_layers, scalar_forward
 from nnopt.core.regularizers import weight_penalty
 from nnopt.engine.structure import Structure, unflatten
 
@@ -61,17 +59,14 @@ def metrics_of(structure: Structure, numbers: dict, flat, x, y_) -> dict:
     return out
 
 
-PREDICT_ROWS = 65536  # rows per call of the compiled forward pass (bounds its memory)
-
-
 def predict(structure: Structure, params: dict, x) -> np.ndarray:
-    """The model's output for ``x``, evaluated in chunks to bound memory (e.g. a 600×600 grid)."""
-    return neuron_outputs(structure, params, x, last_only=True)[-1]
+    """The model's output for rows ``x``, on the host in NumPy (e.g. a 600×600 grid)."""
+    return neuron_outputs(structure, params, x)[-1]
 
 
-def neuron_outputs(structure: Structure, params: dict, x, last_only: bool = False) -> list:
+def neuron_outputs(structure: Structure, params: dict, x) -> list:
     """Every layer's outputs for rows ``x`` (see :func:`layer_outputs`) on the host, ``[n, units_k]``
-    each; only the output layer's with ``last_only``.
+    each, computed in NumPy: a forward pass compiles no program.
 
     Example:
       >>> from nnopt.core.model import init_mlp
@@ -81,29 +76,11 @@ def neuron_outputs(structure: Structure, params: dict, x, last_only: bool = Fals
       >>> [a.shape for a in neuron_outputs(s, p, np.zeros((5, 2)))]
       [(5, 3), (5, 1)]
     """
-    fn = _layers_fn(_model_key(structure), last_only)
     x = np.asarray(x, np.float32)
-    named = {k: jnp.asarray(v, jnp.float32) for k, v in params.items()}
-    parts = [fn(named, x[i : i + PREDICT_ROWS]) for i in range(0, max(len(x), 1), PREDICT_ROWS)]
-    return [np.concatenate([np.asarray(p[k]) for p in parts]) for k in range(len(parts[0]))]
-
-
-def _model_key(structure: Structure) -> Structure:
-    """The structure with only what the forward pass reads: runs that differ in loss, optimizer
-    or data share one compiled forward pass."""
-    return Structure(
-        structure.model, structure.layers, structure.activation, structure.output_activation,
-        structure.param_shapes, "", "", 1, "", 0, 0, "", structure.products,
-    )  # fmt: skip
-
-
-@functools.lru_cache(maxsize=64)
-def _layers_fn(structure: Structure, last_only: bool):
-    def outputs(params, x):
-        layers = layer_outputs(structure, params, x)
-        return layers[-1:] if last_only else layers
-
-    return jax.jit(outputs)
+    if structure.model == "scalar":
+        w = np.asarray(params["w"], np.float32)
+        return [np.broadcast_to(w, (x.shape[0], 1)).copy()]
+    return numpy_mlp_layers(params, x, structure.activation, structure.output_activation)
 
 
 # ------------------------------------------------------------------ classes (the course's test)

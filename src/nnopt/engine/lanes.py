@@ -39,7 +39,9 @@ from nnopt.engine.step import (
     evaluate_state,
     first_order,
     next_order,
+    optimizer_init,
     select_batch,
+    started,
     weights_of,
 )
 from nnopt.engine.structure import Structure, unflatten
@@ -130,8 +132,14 @@ def lanes_logits(params: dict, x: jax.Array, activation: str) -> jax.Array:
 
 
 # XLA:CPU's YNNPACK reductions are slow for the short middle-axis sums of the lanes layout;
-# its own reduction loops are several times faster there. Only this program asks for that.
-LANES_COMPILER_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_DOT"}
+# its own reduction loops are several times faster there. And on a CPU with 512-bit vectors
+# (AVX-512), vectors of 16 lanes make a step of 32 configurations a third faster
+# (bench_sweep); elementwise work rounds the same at any vector width. Only this program
+# asks for these.
+LANES_COMPILER_OPTIONS = {
+    "xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_DOT",
+    "xla_cpu_prefer_vector_width": 512,
+}
 
 
 class LanesState(NamedTuple):
@@ -165,10 +173,11 @@ def supports(structure: Structure, shared_data: bool, shuffle_seeds: np.ndarray)
 # ------------------------------------------------------------------ layouts
 
 
-def to_lanes(flat, structure: Structure) -> dict:
-    """``[C, n]`` flat parameters -> ``{name: [*shape, C]}`` (on the host: it runs once per batch)."""
-    named = unflatten(np.asarray(flat), structure)
-    return {k: jnp.asarray(np.moveaxis(v, 0, -1)) for k, v in named.items()}
+def to_lanes(flat, structure: Structure, xp=np) -> dict:
+    """``[C, n]`` flat parameters -> ``{name: [*shape, C]}``: on the host with ``xp = np``
+    (once per batch), inside compiled code with ``xp = jnp``."""
+    named = unflatten(flat if xp is jnp else np.asarray(flat), structure)
+    return {k: xp.moveaxis(v, 0, -1) for k, v in named.items()}
 
 
 def from_lanes(params: dict, structure: Structure, xp=jnp):
@@ -184,22 +193,32 @@ def _param_sized(structure: Structure) -> Callable[[Any], bool]:
     return lambda leaf: hasattr(leaf, "ndim") and leaf.ndim == 2 and leaf.shape[1] == n
 
 
-def state_to_lanes(state: TrainState, structure: Structure) -> LanesState:
-    """A config-first batched :class:`TrainState` (``[C, n]`` vectors, ``[C]`` scalars) in lanes.
-
-    Optimizer moments are shaped like the parameters and become lanes dicts; the optimizer's
-    per-configuration scalars (count, numbers) stay ``[C]``.
-    """
+def opt_state_to_lanes(opt_state, structure: Structure, xp=np):
+    """Optimizer moments (``[C, n]``, shaped like the parameters) as lanes dicts; the
+    optimizer's per-configuration scalars (count, numbers) stay ``[C]``."""
     is_vector = _param_sized(structure)
-    opt_state = jax.tree_util.tree_map(
-        lambda leaf: to_lanes(leaf, structure) if is_vector(leaf) else leaf, state.opt_state
+    return jax.tree_util.tree_map(
+        lambda leaf: to_lanes(leaf, structure, xp) if is_vector(leaf) else leaf, opt_state
     )
+
+
+def state_to_lanes(state: TrainState, structure: Structure) -> LanesState:
+    """A config-first batched :class:`TrainState` (``[C, n]`` vectors, ``[C]`` scalars) in
+    lanes, on the host (see :func:`opt_state_to_lanes`)."""
     return LanesState(
         state.step,
         to_lanes(state.params, structure),
-        jax.tree_util.tree_map(jnp.asarray, opt_state),
+        opt_state_to_lanes(state.opt_state, structure),
         to_lanes(state.ema_params, structure),
     )
+
+
+def lanes_optimizer_init(structure: Structure, numbers: dict, params: dict):
+    """Every configuration's optimizer ``init`` (on its flat parameters, as a single run's),
+    laid out in lanes."""
+    flat = from_lanes(params, structure)
+    init = jax.vmap(lambda f, n: optimizer_init(structure, {"optimizer": n}, f))
+    return opt_state_to_lanes(init(flat, numbers["optimizer"]), structure, jnp)
 
 
 def state_from_lanes(state: LanesState, structure: Structure) -> TrainState:
@@ -260,14 +279,17 @@ def run_lanes_chunk(
     numbers: dict,
     state: LanesState,
     length: jax.Array,
+    start: jax.Array,
 ):
     """``length`` updates of every configuration, then each one's full-data metrics.
 
-    The lanes twin of :func:`nnopt.engine.step.run_chunk`: per-update values come back as
-    ``[C, capacity]``, metrics as ``{name: [C]}``.
+    The lanes twin of :func:`nnopt.engine.step.run_chunk` (``start`` runs the optimizers'
+    init first): per-update values come back as ``[C, capacity]``, metrics as ``{name: [C]}``.
     """
     size = numbers["learning_rate"].shape[0]
     rows = _rows_numbers(numbers)
+    fresh = lanes_optimizer_init(structure, numbers, state.params)
+    state = state._replace(opt_state=started(start, fresh, state.opt_state))
 
     def body(i, carry):
         state, buffers, order = carry

@@ -18,7 +18,6 @@ import dataclasses
 import functools
 import math
 import os
-import threading
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -1385,9 +1384,9 @@ def loss_surface(result: TrainResult, w1: np.ndarray, w2: np.ndarray) -> np.ndar
     import jax
 
     from nnopt.engine.evaluate import losses_of
-    from nnopt.engine.structure import number_values
+    from nnopt.engine.structure import make_numbers
 
-    numbers = {k: jnp.asarray(v) for k, v in number_values(result.config).items()}
+    numbers = make_numbers(result.config)
     x = jnp.asarray(result.dataset.x_train)
     y_ = jnp.asarray(result.dataset.y_train)
     grid = np.stack(np.meshgrid(w1, w2), axis=-1).reshape(-1, 2, 1).astype(np.float32)
@@ -1511,64 +1510,16 @@ PARTS: dict[str, Part] = {
 }
 
 
-def program_key(config: Config) -> tuple:
-    """What decides a run's compiled program, read from its config: runs with equal keys
-    differ only in numbers (rates, scales, seeds, starts) and share one program."""
-    c, m = config, config.model
-    return (
-        c.data.name, c.data.path, c.data.n_samples, c.data.test_fraction, c.data.batching,
-        m.name, m.layers, m.activation, m.output_activation, m.bias, c.loss.name,
-        c.optimizer.name, c.train.steps, c.train.batch_size, c.train.log_every,
-    )  # fmt: skip
-
-
-def first_of_each_program(configs: list[Config]) -> list[Config]:
-    """The configs with the first of each program first: two threads then compile two
-    different programs, and the other runs of a program find it compiled."""
-    seen: set[tuple] = set()
-    first, rest = [], []
-    for c in configs:
-        (rest if program_key(c) in seen else first).append(c)
-        seen.add(program_key(c))
-    return first + rest
-
-
-_COMPILED: dict[tuple, threading.Event] = {}
-_COMPILED_LOCK = threading.Lock()
-
-
-def train_to_end(config: Config) -> TrainResult:
-    """:func:`nnopt.engine.training.train`, except that a run whose loss turns NaN or infinite
-    (an exercise tries rates up to divergence) returns what it trained before, with
-    ``final["diverged_at"]`` set to the step.
-
-    A run whose program another thread is compiling waits for that run to end instead of
-    compiling the same program again.
-    """
-    from nnopt.engine.training import Training
-
-    key = program_key(config)
-    with _COMPILED_LOCK:
-        first = key not in _COMPILED
-        if first:
-            _COMPILED[key] = threading.Event()
-    if not first:
-        _COMPILED[key].wait()
-    run = Training(config)
+def run_to_end(training) -> TrainResult:
+    """``training.run()``, except that a run whose loss turns NaN or infinite (an exercise
+    tries rates up to divergence) returns what it trained before, with
+    ``final["diverged_at"]`` set to the step."""
     try:
-        return run.run()
+        return training.run()
     except DivergenceError as exc:
-        result = run.result()
+        result = training.result()
         result.final["diverged_at"] = float(exc.step)
         return result
-    finally:
-        if first:
-            _COMPILED[key].set()
-
-
-# Parts whose runs take longest go to the pool first, so that the two threads stay busy to
-# the end instead of one waiting on a long compile started last.
-HEAVY_FIRST = ("optimizers", "regularization", "landscape", "modular")
 
 
 def run_lecture(
@@ -1579,18 +1530,26 @@ def run_lecture(
     """Runs the lecture's parts (all, or ``only`` these names), returned in the lecture's order.
 
     Every distinct config (a preset with overrides) is trained once, on a pool of threads
-    (compiling and training release Python's lock, so the cores work in parallel);
-    ``on_trained(label, done, total)`` is called as each finishes; a part is analyzed as
-    soon as all its runs are done.
+    (compiling and training release Python's lock, so the cores work in parallel); the
+    configs that share a compiled program train one after another in one task, so that no
+    program is compiled twice (two threads would each compile it), the programs slowest to
+    compile and train first. ``on_trained(label, done, total)`` is called as each finishes;
+    a part is analyzed as soon as all its runs are done.
     """
+    from nnopt.engine.training import Training
+
     parts = [p for name, p in PARTS.items() if not only or name in only]
     configs: dict[tuple, Config] = {}
-    for part in sorted(parts, key=lambda p: p.name not in HEAVY_FIRST):
+    for part in parts:
         for preset, overrides in part.runs.values():
             configs.setdefault((preset, overrides), load_config(preset, overrides))
     unique: dict[Config, list[tuple]] = {}
     for key, config in configs.items():
         unique.setdefault(config, []).append(key)
+    tasks: dict[tuple, list[tuple[Config, Training]]] = {}
+    for config in unique:
+        training = Training(config)  # sets up the data and the start; compiles nothing
+        tasks.setdefault(training.program_key(), []).append((config, training))
     results: dict[tuple, TrainResult] = {}
     finished: dict[str, Experiment] = {}
 
@@ -1602,18 +1561,24 @@ def run_lecture(
                 part.analyze(exp)
                 finished[part.name] = exp
 
-    finish_ready_parts()  # parts without runs
+    def train_all(task: list[tuple[Config, Training]]) -> list[TrainResult]:
+        return [run_to_end(training) for _, training in task]
+
+    def cost(key: tuple) -> tuple:
+        structure, _ = key
+        return (-structure.n_params, -max(t.config.train.steps for _, t in tasks[key]))
+
+    done = 0
     with ThreadPoolExecutor(workers or os.cpu_count() or 1) as pool:
-        futures = {
-            pool.submit(train_to_end, config): unique[config]
-            for config in first_of_each_program(list(unique))
-        }
-        for done, future in enumerate(as_completed(futures), start=1):
-            keys = futures[future]
-            result = future.result()
-            for key in keys:
-                results[key] = result
-            if on_trained is not None:
-                on_trained(" ".join([keys[0][0], *keys[0][1]]), done, len(futures))
+        futures = {pool.submit(train_all, tasks[k]): tasks[k] for k in sorted(tasks, key=cost)}
+        finish_ready_parts()  # the parts without runs, while the pool compiles and trains
+        for future in as_completed(futures):
+            for (config, _), result in zip(futures[future], future.result()):
+                keys = unique[config]
+                for key in keys:
+                    results[key] = result
+                done += 1
+                if on_trained is not None:
+                    on_trained(" ".join([keys[0][0], *keys[0][1]]), done, len(unique))
             finish_ready_parts()
     return [finished[p.name] for p in parts]

@@ -8,25 +8,28 @@ checkpoints, ``inputs.json``) is :mod:`nnopt.outputs.run_dir`.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
-import jax
 import numpy as np
 
 from nnopt.config import Config
-from nnopt.core.data import Columns, Dataset, standardize, targets_for
+from nnopt.core.data import Columns, Dataset, standardize
 from nnopt.engine.evaluate import (
     class_probabilities,
     confusion_matrix,
-    forward,
-    metrics_of,
     predict,
     predicted_classes,
 )
-from nnopt.engine.setup import initial_params, initial_state
-from nnopt.engine.step import WEIGHTS, TrainState, weights_of
-from nnopt.engine.structure import Structure, flatten, make_numbers, make_structure, unflatten
+from nnopt.engine.setup import device_data, initial_params, initial_state
+from nnopt.engine.step import WEIGHTS, TrainState, compiled_chunk, weights_of
+from nnopt.engine.structure import (
+    Structure,
+    flatten,
+    log_interval,
+    make_numbers,
+    make_structure,
+    unflatten,
+)
 from nnopt.errors import DataError, RunDirError
 
 
@@ -138,19 +141,22 @@ def evaluate_params(
     model: RunModel, dataset: Dataset, params: dict, split: str, step: int, weights: str
 ) -> Evaluation:
     """The metrics training logs (data loss, total loss, accuracy) of ``params`` on a split,
-    and for classifiers the confusion matrix of true against predicted classes."""
+    and for classifiers the confusion matrix of true against predicted classes.
+
+    The metrics come from the run's own compiled chunk, with no updates: the program that
+    logged them during training (kept in the compilation cache), so they are its numbers.
+    """
     s = model.structure
     x, y = split_rows(dataset, split)
-    targets = targets_for(y, dataset.task, s.layers[-1])
-    metrics, outputs = _metrics_and_outputs(s)(model.numbers, flatten(params, s), x, targets)
-    outputs = np.asarray(outputs)
+    metrics = _logged_metrics(model, dataset, flatten(params, s))
+    outputs = predict(s, params, x)
     common = dict(
         step=step,
         weights=weights,
         split=split,
         rows=len(x),
-        loss=float(metrics["loss"]),
-        total_loss=float(metrics["total"]),
+        loss=float(metrics[f"{split}_loss"]),
+        total_loss=float(metrics[f"{split}_total"]),
     )
     if not s.classifies:
         return Evaluation(**common, predicted=outputs[:, 0])
@@ -158,21 +164,20 @@ def evaluate_params(
     confusion = confusion_matrix(y[:, 0].astype(np.int64), predicted, max(dataset.n_classes, 2))
     return Evaluation(
         **common,
-        accuracy=float(metrics["accuracy"]),
+        accuracy=float(metrics[f"{split}_accuracy"]),
         confusion=confusion,
         predicted=predicted,
     )
 
 
-@functools.cache
-def _metrics_and_outputs(structure: Structure):
-    """One compiled program for the metrics and the outputs (op-by-op would compile each op)."""
-
-    def fn(numbers, flat, x, targets):
-        metrics = metrics_of(structure, numbers, flat, x, targets)
-        return metrics, forward(structure, unflatten(flat, structure), x)
-
-    return jax.jit(fn)
+def _logged_metrics(model: RunModel, dataset: Dataset, flat: np.ndarray) -> dict[str, float]:
+    """The full-data metrics of flat parameters, as the run's chunk program logs them."""
+    config, s = model.config, model.structure
+    chunk = compiled_chunk(s, min(log_interval(config), config.train.steps))
+    state = model.template._replace(params=flat, ema_params=flat)
+    data = device_data(s, dataset)
+    metrics = chunk(data, model.numbers, state, np.int32(0), np.False_)[2]
+    return {k: float(v) for k, v in metrics.items() if not k.startswith("ema_")}
 
 
 # ---------------------------------------------------------------- prediction

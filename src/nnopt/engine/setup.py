@@ -1,23 +1,22 @@
 """Setting a run up: its data, its first parameters, the data on the device and step 0.
 
-Everything here runs once per run (or once per batch of a sweep), on the host except the
-optimizer's ``init``; the compiled loop is in :mod:`nnopt.engine.step`.
+Everything here runs once per run (or once per batch of a sweep), on the host: nothing is
+compiled (the optimizer's ``init`` runs at the start of the compiled loop,
+:mod:`nnopt.engine.step`).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from typing import NamedTuple
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
-from nnopt.config import Config, optimizer_numbers
+from nnopt.config import Config
 from nnopt.core.data import DATASETS, Dataset, dataset_of, digits_rows, standardized, targets_for
 from nnopt.core.model import init_mlp, init_scalar
-from nnopt.core.optimizers import make_optimizer
+from nnopt.core.optimizers import OPTIMIZERS, make_optimizer
 from nnopt.engine.step import TrainState
 from nnopt.engine.structure import Structure, flatten
 from nnopt.errors import ConfigError, ParamsError
@@ -117,7 +116,7 @@ def device_data(structure: Structure, dataset: Dataset) -> DeviceData:
         xb = np.concatenate([x_tr, np.zeros((b,) + x_tr.shape[1:], np.float32)])
         yb = np.concatenate([y_tr, np.zeros((b,) + y_tr.shape[1:], np.float32)])
     arrays = (x_tr, y_tr, dataset.x_test, y_te, xb, yb)
-    return DeviceData(*(jnp.asarray(a, jnp.float32) for a in arrays))
+    return DeviceData(*jax.device_put([np.asarray(a, np.float32) for a in arrays]))
 
 
 # ------------------------------------------------------------------ parameters and step 0
@@ -168,24 +167,43 @@ def check_params(params: dict, template: dict, source: str) -> dict[str, np.ndar
 
 
 def initial_state(config: Config, structure: Structure, params: dict) -> TrainState:
-    """Step 0: the parameters, a fresh optimizer state with the config's numbers, the shadow = params."""
+    """Step 0 of a run, on the host: the parameters, the shadow = params, and an optimizer
+    state of zeros shaped as the optimizer's.
+
+    The optimizer's own ``init`` runs inside the run's compiled chunk, at its start
+    (:func:`nnopt.engine.step.run_chunk` with ``start``), so that a run compiles one
+    program; this state gives that program its shapes (and a checkpoint its template).
+    """
     flat = flatten(params, structure)
-    numbers = {k: np.float32(v) for k, v in optimizer_numbers(config).items()}
-    opt_state = _init_optimizer(structure.optimizer, len(flat))(flat, numbers)
-    return TrainState(jnp.asarray(0, jnp.int32), jnp.asarray(flat), opt_state, jnp.asarray(flat))
+    opt_state = _unstarted(structure.optimizer, len(flat), ())
+    return TrainState(np.int32(0), flat, opt_state, flat.copy())
 
 
-def initial_states(structure: Structure, flat: np.ndarray, numbers: dict) -> TrainState:
-    """Step 0 of many configurations at once: flat parameters ``[C, n]`` and optimizer numbers
-    ``{name: [C]}`` give the batched state (one optimizer ``init`` for all of them)."""
-    init = _init_optimizer(structure.optimizer, flat.shape[1], batched=True)
-    opt_state = init(flat, {k: np.asarray(v, np.float32) for k, v in numbers.items()})
-    flat = jnp.asarray(flat, jnp.float32)
-    return TrainState(jnp.asarray(0, jnp.int32), flat, opt_state, flat)
+def initial_states(structure: Structure, flat: np.ndarray) -> TrainState:
+    """Step 0 of many configurations at once (flat parameters ``[C, n]``), on the host; the
+    batched chunk runs each one's optimizer ``init`` at its start, as for one run."""
+    flat = np.asarray(flat, np.float32)
+    opt_state = _unstarted(structure.optimizer, flat.shape[1], (flat.shape[0],))
+    return TrainState(np.int32(0), flat, opt_state, flat.copy())
+
+
+def _unstarted(name: str, size: int, batch: tuple[int, ...]):
+    """Zeros in the shapes of ``make_optimizer(name, ...).init`` of ``size`` parameters (one
+    set per entry of ``batch``), from its abstract evaluation: nothing is compiled."""
+    leaves, tree = _optimizer_shapes(name, size, batch)
+    return jax.tree_util.tree_unflatten(tree, [np.zeros(s, d) for s, d in leaves])
 
 
 @functools.cache
-def _init_optimizer(name: str, size: int, batched: bool = False) -> Callable:
-    """The optimizer's ``init`` as one compiled call (not a dispatch per operation)."""
-    init = lambda flat, numbers: make_optimizer(name, numbers).init(flat)  # noqa: E731
-    return jax.jit(jax.vmap(init) if batched else init)
+def _optimizer_shapes(name: str, size: int, batch: tuple[int, ...]):
+    numbers = {k: 0.0 for k in ("learning_rate", *OPTIMIZERS[name].defaults())}
+
+    def init(flat, numbers):
+        return make_optimizer(name, numbers).init(flat)
+
+    for _ in batch:
+        init = jax.vmap(init)
+    flat = jax.ShapeDtypeStruct((*batch, size), np.float32)
+    nums = {k: jax.ShapeDtypeStruct(batch, np.float32) for k in numbers}
+    leaves, tree = jax.tree_util.tree_flatten(jax.eval_shape(init, flat, nums))
+    return [(leaf.shape, leaf.dtype) for leaf in leaves], tree

@@ -177,7 +177,20 @@ def evaluate_state(structure: Structure, data, numbers: dict, state: TrainState)
     return out
 
 
-def run_chunk(structure: Structure, capacity: int, data, numbers: dict, state: TrainState, length):
+def optimizer_init(structure: Structure, numbers: dict, params):
+    """The optimizer's state at step 0 for ``params``: ``make_optimizer(...).init`` with the
+    optimizer's numbers (``numbers["optimizer"]``), inside the compiled program."""
+    return make_optimizer(structure.optimizer, numbers["optimizer"]).init(params)
+
+
+def started(start, fresh, state):
+    """``fresh`` where ``start`` (a traced bool) holds, else ``state``, leaf by leaf."""
+    return jax.tree_util.tree_map(lambda a, b: jnp.where(start, a, b), fresh, state)
+
+
+def run_chunk(
+    structure: Structure, capacity: int, data, numbers: dict, state: TrainState, length, start
+):
     """``length`` (<= ``capacity``) updates in one compiled loop, then the full-data metrics.
 
     The number of updates is an argument, not a constant: one program serves every chunk
@@ -185,7 +198,12 @@ def run_chunk(structure: Structure, capacity: int, data, numbers: dict, state: T
     the loop body the same way whatever the length (a loop it knew to run once would be
     fused differently and round differently). Each update's batch loss, penalty and rate
     land in buffers of ``capacity`` entries.
+
+    ``start`` (a bool) first replaces the optimizer state with its ``init`` (see
+    :func:`nnopt.engine.setup.initial_state`): a run needs no program besides this one.
     """
+    opt_state = started(start, optimizer_init(structure, numbers, state.params), state.opt_state)
+    state = state._replace(opt_state=opt_state)
 
     def body(i, carry):
         state, buffers, order = carry

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import jax.numpy as jnp
+import jax
 import numpy as np
 
-from nnopt.config import Config
+from nnopt.config import Config, optimizer_numbers
 from nnopt.core.data import Dataset
 from nnopt.core.losses import LOSS_NUMBERS
 from nnopt.core.regularizers import penalty_scales
@@ -88,10 +88,11 @@ def unflatten(flat, structure: Structure) -> dict:
     return out
 
 
-def number_values(config: Config) -> dict[str, np.float32]:
+def number_values(config: Config) -> dict:
     """The config's numbers that the compiled step reads, as float32 scalars on the host:
     the base rate, the schedule's, every regularizer's scale, the EMA decay and warm-up
-    switch, every loss number and the shuffling seed."""
+    switch, every loss number, the shuffling seed, and under ``optimizer`` the optimizer's
+    own (with its base rate: what its ``init`` takes at the start of a run)."""
     c, s = config, config.schedule
     values = {
         "learning_rate": c.optimizer.learning_rate,
@@ -102,12 +103,15 @@ def number_values(config: Config) -> dict[str, np.float32]:
         **{k: getattr(c.loss, k) for k in LOSS_NUMBERS},
         "shuffle_seed": float(c.train.seed),
     }
-    return {k: np.float32(v) for k, v in values.items()}
+    out = {k: np.float32(v) for k, v in values.items()}
+    out["optimizer"] = {k: np.float32(v) for k, v in optimizer_numbers(config).items()}
+    return out
 
 
 def make_numbers(config: Config) -> dict:
-    """:func:`number_values` as device arrays, the form the compiled step takes."""
-    return {k: jnp.asarray(v) for k, v in number_values(config).items()}
+    """:func:`number_values` as device arrays, the form the compiled step takes (a transfer,
+    not a compiled program as ``jnp.asarray`` would be)."""
+    return jax.device_put(number_values(config))
 
 
 def log_interval(config: Config) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import jax.numpy as jnp
+import jax
 import numpy as np
 
 from nnopt.config import Config, optimizer_numbers, resolve
@@ -152,7 +152,11 @@ class Training:
         self.structure = make_structure(self.config, self.dataset, params)
         self.numbers = make_numbers(self.config)
         self.data = device_data(self.structure, self.dataset)
-        self.state = initial_state(self.config, self.structure, params)
+        # The optimizer's init runs in the chunk program, at the first use of the state
+        # (see state): setting a run up compiles nothing.
+        self._state = initial_state(self.config, self.structure, params)
+        self._unstarted = True
+        self._start_metrics = None
         self.history = History()
         self.keep_history = keep_history
         self.log_every = log_interval(self.config)
@@ -160,8 +164,31 @@ class Training:
     # -- stepping
 
     @property
+    def state(self) -> TrainState:
+        """The training state; the first look runs the optimizer's init (the run's compiled
+        chunk with no updates, which also evaluates the start for the history)."""
+        if self._unstarted:
+            chunk = self._chunk()
+            self._state, _, self._start_metrics = chunk(
+                self.data, self.numbers, self._state, np.int32(0), np.True_
+            )
+            self._unstarted = False
+        return self._state
+
+    @state.setter
+    def state(self, state: TrainState) -> None:
+        self._state, self._unstarted, self._start_metrics = state, False, None
+
+    @property
     def step(self) -> int:
-        return int(self.state.step)
+        return int(self._state.step)
+
+    def program_key(self) -> tuple[Structure, int]:
+        """What decides this run's compiled program: trainings with equal keys share one."""
+        return self.structure, min(self.log_every, self.config.train.steps)
+
+    def _chunk(self):
+        return compiled_chunk(*self.program_key())
 
     @property
     def done(self) -> bool:
@@ -184,7 +211,7 @@ class Training:
         self.config = config
         self.numbers = make_numbers(config)
         hyper = self.state.opt_state.hyperparams
-        new = {k: jnp.asarray(v, jnp.float32) for k, v in optimizer_numbers(config).items()}
+        new = jax.device_put({k: np.float32(v) for k, v in optimizer_numbers(config).items()})
         self.state = self.state._replace(
             opt_state=self.state.opt_state._replace(hyperparams={**hyper, **new})
         )
@@ -202,10 +229,16 @@ class Training:
         length = min(remaining, to_log, max_steps or remaining)
         if length <= 0:
             return 0
-        chunk = compiled_chunk(self.structure, min(self.log_every, self.config.train.steps))
+        chunk = self._chunk()
+        state = self.state
         if not self.history.rows:  # the start of the run: the same program, zero updates
-            self._record_row(chunk(self.data, self.numbers, self.state, jnp.int32(0))[2], None)
-        new_state, per_step, evals = chunk(self.data, self.numbers, self.state, jnp.int32(length))
+            evals = self._start_metrics
+            if evals is None:
+                evals = chunk(self.data, self.numbers, state, np.int32(0), np.False_)[2]
+            self._record_row(evals, None)
+        new_state, per_step, evals = chunk(
+            self.data, self.numbers, state, np.int32(length), np.False_
+        )
         losses, penalties, rates = (np.asarray(a)[:length] for a in per_step)
         bad = ~(np.isfinite(losses) & np.isfinite(penalties))
         if bad.any():
@@ -234,7 +267,7 @@ class Training:
 
     def params(self, which: str = "raw") -> dict[str, np.ndarray]:
         """Named parameters of the current state on the host: ``raw`` or ``ema`` (the shadow)."""
-        flat = np.asarray(weights_of(self.state, which))
+        flat = np.asarray(weights_of(self._state, which))
         return {k: v.copy() for k, v in unflatten(flat, self.structure).items()}
 
     def result(self) -> TrainResult:

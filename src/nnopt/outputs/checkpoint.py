@@ -72,5 +72,6 @@ def load_checkpoint(path: Path, template):
         name = jax.tree_util.keystr(key_path)
         if name not in arrays or arrays[name].shape != np.shape(leaf):
             raise CheckpointError(f"checkpoint {path} does not fit this config ({name})")
-        restored.append(jax.numpy.asarray(arrays[name], dtype=np.asarray(leaf).dtype))
-    return jax.tree_util.tree_unflatten(treedef, restored), meta
+        restored.append(np.asarray(arrays[name], dtype=np.asarray(leaf).dtype))
+    # One transfer (jnp.asarray would compile a program per shape).
+    return jax.device_put(jax.tree_util.tree_unflatten(treedef, restored)), meta

@@ -20,7 +20,13 @@ RED, BLUE = "#d62728", "#1f77b4"
 
 
 def _figure(width=6.4, height=4.2, ncols=1) -> tuple[Figure, np.ndarray]:
-    fig = Figure(figsize=(width * ncols, height), layout="constrained")
+    """A figure with fixed margins (in inches): a layout engine would measure every label
+    again on each draw, a third of a run's drawing time."""
+    fig = Figure(figsize=(width * ncols, height))
+    fig.subplots_adjust(
+        left=0.8 / (width * ncols), right=1 - 0.2 / (width * ncols),
+        bottom=0.55 / height, top=1 - 0.4 / height, wspace=0.35,
+    )  # fmt: skip
     axes = np.atleast_1d(fig.subplots(1, ncols))
     return fig, axes
 
@@ -45,6 +51,7 @@ def figure_losses(result: TrainResult) -> Figure:
         ax.set_yscale("log")
     ax.set(xlabel="step", ylabel="loss", title=f"{result.config.name}: loss")
     ax.legend()
+    plain_log_ticks(fig)
     return fig
 
 

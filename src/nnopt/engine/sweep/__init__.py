@@ -15,10 +15,13 @@ import importlib
 
 _HOMES = {
     "grid": ("Point", "SEED_FIELD", "grid_points", "point_key"),
-    "batch": ("Batch", "Start", "compiled_batch_chunk", "data_key", "starts_of"),
+    "batch": (
+        "Batch", "Start", "compiled_batch_chunk", "data_key", "starts_of", "program_width",
+        "LANES_WIDTH", "VMAP_WIDTH",
+    ),
     "run": (
         "available_bytes", "check_memory", "estimate_bytes", "group_points", "groups_at_once",
-        "run_batch", "run_groups", "shards_of", "workers_available", "SHARD_LEAST", "SHARD_MOST",
+        "run_batch", "run_groups", "shards_of", "workers_available",
     ),
     "results": ("FINAL_METRICS", "PointResult", "result_table", "steps_to_reach"),
 }  # fmt: skip

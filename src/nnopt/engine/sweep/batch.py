@@ -5,6 +5,12 @@ Configurations whose compiled program is the same (same
 decays, scales, seeds) train in one program: in lanes (:mod:`nnopt.engine.lanes`) for small
 networks on one dataset, else as ``jax.vmap`` of the single-run chunk. A configuration whose
 loss turns NaN or infinite is marked diverged at that step; its neighbours are untouched.
+
+A configuration's numbers do not depend on its companions: every batch of an engine has
+one width (:func:`program_width`, padded with copies of its last configuration), because
+XLA compiles a program of another width differently (a width of 1 drops the configuration
+axis; the batched products of ``vmap`` change kernels with the batch size), and so rounds
+differently.
 """
 
 from __future__ import annotations
@@ -15,10 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
-from nnopt.config import Config, optimizer_numbers, resolve
+from nnopt.config import Config, resolve
 from nnopt.core.data import Dataset
 from nnopt.engine import lanes
 from nnopt.engine.setup import (
@@ -41,6 +46,12 @@ from nnopt.engine.structure import (
 from nnopt.engine.sweep.grid import Point
 from nnopt.engine.training import log_row
 
+# Configurations per program (see the module's note): lanes of the lecture's networks run
+# fastest 32 at a time (bench_sweep: 64 outgrow the caches), vmap's wider networks gain
+# little past 4 and a padded batch costs its full width.
+LANES_WIDTH = 32
+VMAP_WIDTH = 4
+
 
 def _stack(trees: list):
     return jax.tree_util.tree_map(lambda *xs: np.stack([np.asarray(x) for x in xs]), *trees)
@@ -52,8 +63,21 @@ def compiled_batch_chunk(structure: Structure, capacity: int, shared_data: bool)
     fn = functools.partial(run_chunk, structure, capacity)
     # The step counter is shared: kept unbatched, the batch selection stays a plain slice.
     state_axes = TrainState(step=None, params=0, opt_state=0, ema_params=0)
-    in_axes = (None if shared_data else 0, 0, state_axes, None)
+    in_axes = (None if shared_data else 0, 0, state_axes, None, None)
     return jax.jit(jax.vmap(fn, in_axes=in_axes, out_axes=(state_axes, 0, 0)))
+
+
+def takes_lanes(starts: list[Start]) -> bool:
+    """Whether these configurations train in lanes (see :func:`nnopt.engine.lanes.supports`)."""
+    structure = dataclasses.replace(starts[0].structure, products="dot")
+    shared = len({s.data_key for s in starts}) == 1
+    seeds = np.array([s.numbers["shuffle_seed"] for s in starts])
+    return lanes.supports(structure, shared, seeds)
+
+
+def program_width(starts: list[Start]) -> int:
+    """Configurations per program for these: :data:`LANES_WIDTH` or :data:`VMAP_WIDTH`."""
+    return LANES_WIDTH if takes_lanes(starts) else VMAP_WIDTH
 
 
 def data_key(config: Config) -> tuple:
@@ -109,9 +133,9 @@ class Batch:
     """Configurations that share one compiled program, trained together.
 
     ``rows[i]`` is configuration i's history (one dict per log point); ``diverged_at[i]`` the
-    first update whose loss was not finite (None while it is fine). A ``width`` larger than
-    the points pads the batch with copies of the last one (trained, never reported), so
-    that shards of one group all run one compiled program.
+    first update whose loss was not finite (None while it is fine). The batch is padded to
+    ``width`` (by default :func:`program_width`) with copies of the last configuration
+    (trained, never reported), so that every batch of a structure runs one program.
     """
 
     points: list[Point]
@@ -120,6 +144,7 @@ class Batch:
 
     def __post_init__(self):
         starts, datasets = starts_of(self.points)
+        self.width = max(self.width or program_width(starts), len(starts))
         starts += starts[-1:] * (self.width - len(starts))
         if len({s.structure for s in starts}) != 1:
             raise ValueError("a Batch needs configurations with one structure")
@@ -134,16 +159,11 @@ class Batch:
         }
         self.shared_data = len(on_device) == 1
         self.data = on_device[keys[0]] if self.shared_data else _stack([on_device[k] for k in keys])
-        self.numbers = {k: np.stack([s.numbers[k] for s in starts]) for k in first.numbers}
-        opt_numbers = [optimizer_numbers(s.config) for s in starts]
-        self.state = initial_states(
-            self.structure,
-            np.stack([s.params for s in starts]),
-            {k: np.array([n[k] for n in opt_numbers], np.float32) for k in opt_numbers[0]},
-        )
+        self.numbers = _stack([s.numbers for s in starts])
+        self.state = initial_states(self.structure, np.stack([s.params for s in starts]))
         # Small networks on one dataset train with the configurations as the last axis
         # (nnopt.engine.lanes); the others as jax.vmap of the single-run chunk.
-        self.lanes = lanes.supports(self.structure, self.shared_data, self.numbers["shuffle_seed"])
+        self.lanes = takes_lanes(starts)
         if self.lanes:
             self.state = lanes.state_to_lanes(self.state, self.structure)
         # EMA on or off is a number (decay 0 = off), so one batch may hold both kinds.
@@ -167,10 +187,12 @@ class Batch:
             chunk = lanes.compiled_lanes_chunk(self.structure, capacity)
         else:
             chunk = compiled_batch_chunk(self.structure, capacity, self.shared_data)
-        if self.step == 0:  # the start: the same program, zero updates
-            start = chunk(self.data, self.numbers, self.state, jnp.int32(0))[2]
+        if self.step == 0:  # the start: the optimizers' init in the same program, no updates
+            self.state, _, start = chunk(self.data, self.numbers, self.state, np.int32(0), np.True_)
             self._record(0, jax.device_get(start), None)
-        self.state, per_step, after = chunk(self.data, self.numbers, self.state, jnp.int32(length))
+        self.state, per_step, after = chunk(
+            self.data, self.numbers, self.state, np.int32(length), np.False_
+        )
         losses, penalties, rates = (np.asarray(a)[:, :length] for a in per_step)
         bad = ~(np.isfinite(losses) & np.isfinite(penalties))
         for i in np.flatnonzero(bad[: len(self.points)].any(axis=1)):

@@ -8,9 +8,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
-import numpy as np
-
-from nnopt.engine.sweep.batch import Batch, data_key, starts_of
+from nnopt.engine.sweep.batch import Batch, data_key, program_width, starts_of
 from nnopt.engine.sweep.grid import Point
 from nnopt.engine.sweep.results import PointResult
 from nnopt.engine.training import Training
@@ -21,18 +19,23 @@ def group_points(points: list[Point]) -> list[list[Point]]:
     """Points grouped so that each group compiles to one program, in first-seen order.
 
     The key is the compiled :class:`Structure` (built from each config and its data) with the
-    number of steps and the log interval, which decide the chunks.
+    number of steps and the log interval, which decide the chunks, and what decides the
+    engine a batch takes (see :func:`nnopt.engine.sweep.batch.takes_lanes`): the data, and
+    the shuffling seed of shuffled batches. So a configuration trains in the same program
+    whichever others are in the sweep (or are left to do when it resumes).
     """
     groups: dict[tuple, list[Point]] = {}
     starts, _ = starts_of(points)
     for p, start in zip(points, starts):
-        key = (start.structure, start.config.train.steps, start.log_every)
+        rows = start.numbers["shuffle_seed"] if start.structure.batching == "shuffle" else None
+        key = (start.structure, start.config.train.steps, start.log_every, start.data_key, rows)
         groups.setdefault(key, []).append(p)
     return list(groups.values())
 
 
 def estimate_bytes(points: list[Point]) -> int:
-    """A generous estimate of the memory one batch of these points needs while training."""
+    """A generous estimate of the memory these points need while training (all of their
+    batches at once, each padded to its program's width)."""
     t = Training(points[0].config)
     s = t.structure
     widest = max(s.layers)
@@ -45,7 +48,9 @@ def estimate_bytes(points: list[Point]) -> int:
     )
     data = 4 * n_rows * (s.layers[0] + s.layers[-1])
     shared = len({data_key(p.config) for p in points}) == 1
-    return len(points) * per_config + (data if shared else data * len(points))
+    width = program_width(starts_of(points)[0])
+    padded = -(-len(points) // width) * width
+    return padded * per_config + (data if shared else data * len(points))
 
 
 def available_bytes() -> int:
@@ -73,10 +78,6 @@ def check_memory(groups: list[list[Point]], limit: int | None = None) -> None:
             )
 
 
-SHARD_MOST = 64  # configurations per shard: wider batches outgrow the caches (bench_sweep)
-SHARD_LEAST = 4  # narrower shards than this are not worth a thread of their own
-
-
 def workers_available() -> int:
     """CPU cores this process may use (its affinity), at least 1."""
     try:
@@ -85,16 +86,13 @@ def workers_available() -> int:
         return os.cpu_count() or 1
 
 
-def shards_of(group: list[Point], workers: int) -> list[list[Point]]:
-    """A group cut into nearly equal, contiguous shards: a multiple of ``workers`` of them (so
-    that the workers finish together) of at most :data:`SHARD_MOST` configurations, unless
-    that would make them narrower than :data:`SHARD_LEAST`."""
-    count = max(workers, -(-len(group) // SHARD_MOST))
-    count = -(-count // workers) * workers
-    count = max(1, min(count, len(group) // SHARD_LEAST))
-    size, extra = divmod(len(group), count)
-    bounds = np.cumsum([0] + [size + (k < extra) for k in range(count)])
-    return [group[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+def shards_of(group: list[Point], workers: int = 1, width: int | None = None) -> list[list[Point]]:
+    """A group cut into contiguous shards of ``width`` configurations (by default its
+    program's, :func:`nnopt.engine.sweep.batch.program_width`), the last one shorter; each
+    trains padded to that width, so every configuration runs in the same program whatever
+    the group's size. ``workers`` threads train them (not more than there are shards)."""
+    width = width or program_width(starts_of(group)[0])
+    return [group[a : a + width] for a in range(0, len(group), width)]
 
 
 def run_batch(
@@ -112,8 +110,8 @@ def run_batch(
     """
     stop = stop or threading.Event()
     workers = workers or workers_available()
-    shards = shards_of(points, workers)
-    width = max(len(s) for s in shards)
+    width = program_width(starts_of(points)[0])
+    shards = shards_of(points, workers, width)
     report = _one_at_a_time(on_chunk)
     if len(shards) == 1:
         return _train_shard(points, width, report, stop)
