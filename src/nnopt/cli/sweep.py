@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+from nnopt.cli.run import say_notices
 from nnopt.errors import NnoptError
 
 # The library's names for what these flags set (its errors name them; see cli.main.with_flags).
@@ -69,7 +70,8 @@ def cmd_sweep(args) -> int:
     if args.address and args.backend != "ray":
         raise NnoptError("--address is for --backend ray")
     base, sweep, label = sweep_spec(args)
-    grid_points(base, dict(sweep.grid), sweep.seeds, label)  # a bad grid: said before JAX loads
+    points = grid_points(base, dict(sweep.grid), sweep.seeds, label)  # said before JAX loads
+    say_notices(p.config for p in points)
     from nnopt.outputs.sweep_dir import SweepInterrupted, run_sweep
 
     out = Path(args.out) if args.out else Path("sweeps") / base.get("name", "sweep")
