@@ -53,10 +53,13 @@ class Case:
     goal: float = 1e-5
     contrast: bool = False  # nnopt is expected to differ (another meaning than TF1's)
     tf1_sets: tuple[str, ...] = ()  # overrides for the TF1 side only (a contrast)
+    # before_update: TF1 runs the lecture's grouping as written (its order left undefined)
+    # instead of with the order it almost always takes made explicit
+    as_written: bool = False
 
 
-def _case(name, *sets, goal=1e-5, contrast=False, tf1_sets=()):
-    return Case(name, (*COMMON, *sets), goal, contrast, tuple(tf1_sets))
+def _case(name, *sets, goal=1e-5, contrast=False, tf1_sets=(), as_written=False):
+    return Case(name, (*COMMON, *sets), goal, contrast, tuple(tf1_sets), as_written)
 
 
 SGD = ("optimizer.name=sgd", "optimizer.learning_rate=0.05")
@@ -112,12 +115,16 @@ CASES = [
           "schedule.decay_rate=0.99", "schedule.decay_steps=10", "schedule.staircase=false"),
     # the moving average, both orders
     _case("ema before_update (lecture)", *SGD, *EMA, "ema.order=before_update"),
+    _case("ema before_update, TF1 grouping as written", *SGD, *EMA, "ema.order=before_update",
+          as_written=True),
     _case("ema after_update (documented)", *SGD, *EMA, "ema.order=after_update"),
     _case("ema 0.9 no num_updates, before", *SGD, "optimizer.learning_rate=0.2",
           "ema.enabled=true", "ema.decay=0.9", "ema.num_updates=false", "ema.order=before_update"),
     _case("ema 0.9 no num_updates, after", *SGD, "optimizer.learning_rate=0.2",
           "ema.enabled=true", "ema.decay=0.9", "ema.num_updates=false", "ema.order=after_update"),
     _case("ema 0.9 momentum, before", *MOMENTUM_EMA, "ema.order=before_update"),
+    _case("ema 0.9 momentum, before, TF1 grouping as written", *MOMENTUM_EMA,
+          "ema.order=before_update", as_written=True),
     _case("ema 0.9 momentum, after", *MOMENTUM_EMA, "ema.order=after_update"),
     # the lecture's modular pattern: Adam, staircase decay, L2, EMA in the lecture's grouping
     _case("modular: adam + decay + l2 + ema", *ADAM, "regularizer.name=l2",
@@ -134,7 +141,7 @@ CASES = [
           contrast=True),
     _case("contrast: adagrad, convention optax", "optimizer.name=adagrad",
           "optimizer.learning_rate=0.1", "optimizer.convention=optax", contrast=True),
-    _case("contrast: nnopt after_update, TF1 lecture grouping", *MOMENTUM_EMA,
+    _case("contrast: nnopt after_update, TF1 ema first", *MOMENTUM_EMA,
           "ema.order=after_update", tf1_sets=["ema.order=before_update"], contrast=True),
     _case("contrast: nnopt before_update, TF1 documented", *MOMENTUM_EMA,
           "ema.order=before_update", tf1_sets=["ema.order=after_update"], contrast=True),
@@ -169,24 +176,34 @@ def case_data(config):
 # ------------------------------------------------------------------ TensorFlow 1's side
 
 
-def tf1_train(config, x_all, y_all, ulp: bool, tf):
-    """The case in TF1's own ops; returns (initial weights, final weights, final shadows)."""
-    m, lo, r, o, s, e = (config.model, config.loss, config.regularizer, config.optimizer,
-                         config.schedule, config.ema)  # fmt: skip
-    n_in, n_hidden, n_out = m.layers
-    graph = tf.Graph()
-    with graph.as_default():
+def tf1_start(config, tf) -> dict[str, np.ndarray]:
+    """TF1's initial weights: ``tf.random_normal`` (seeded) and biases 0.01, as the lecture's
+    forward.py makes them."""
+    n_in, n_hidden, n_out = config.model.layers
+    with tf.Graph().as_default():
         draw = [
             tf.random_normal([n_in, n_hidden], seed=1),
             tf.random_normal([n_hidden, n_out], seed=2),
         ]
         with tf.Session() as sess:
-            w1_0, w2_0 = sess.run(draw)
-    start = {
-        "w1": w1_0, "b1": np.full(n_hidden, 0.01, np.float32),
-        "w2": w2_0, "b2": np.full(n_out, 0.01, np.float32),
-    }  # fmt: skip
-    first = {k: np.nextafter(v, np.float32(np.inf)) if ulp else v for k, v in start.items()}
+            w1, w2 = sess.run(draw)
+    bias = {"b1": np.full(n_hidden, 0.01, np.float32), "b2": np.full(n_out, 0.01, np.float32)}
+    return {"w1": w1, "w2": w2, **bias}
+
+
+def tf1_graph(config, first: dict, tf, as_written: bool = False) -> dict:
+    """The case's training in TF1's own ops, as a dict of graph, tensors and ops.
+
+    The moving average: ``after_update`` is TF1's documented
+    ``with tf.control_dependencies([train_step]): train_op = ema.apply(...)``.
+    ``before_update`` is the lecture's ``with tf.control_dependencies([train_step, ema_op]):
+    train_op = tf.no_op()``: with ``as_written`` as it stands (TF1 leaves the order of the two
+    open), else with the order TF1 almost always takes made explicit: the step's ops wait for
+    ``ema_op``, which reads the weights and the global step before the update.
+    """
+    m, lo, r, o, s, e = (config.model, config.loss, config.regularizer, config.optimizer,
+                         config.schedule, config.ema)  # fmt: skip
+    n_in, _, n_out = m.layers
     graph = tf.Graph()
     with graph.as_default():
         x = tf.placeholder(tf.float32, (None, n_in))
@@ -224,27 +241,84 @@ def tf1_train(config, x_all, y_all, ulp: bool, tf):
             lr = tf.train.exponential_decay(
                 o.learning_rate, global_step, s.decay_steps, s.decay_rate, staircase=s.staircase
             )
-        train_step = tf1_optimizer(o, lr, tf).minimize(loss, global_step=global_step)
+        optimizer = tf1_optimizer(o, lr, tf)
         shadows = {}
-        if e.enabled:
+        if not e.enabled:
+            train_op = optimizer.minimize(loss, global_step=global_step)
+        else:
             ema = tf.train.ExponentialMovingAverage(e.decay, global_step if e.num_updates else None)
-            if e.order == "before_update":  # the lecture's grouping: no order between the two
+            if e.order == "after_update":
+                train_step = optimizer.minimize(loss, global_step=global_step)
+                with tf.control_dependencies([train_step]):
+                    train_op = ema.apply(tf.trainable_variables())
+            elif as_written:
+                train_step = optimizer.minimize(loss, global_step=global_step)
                 ema_op = ema.apply(tf.trainable_variables())
                 with tf.control_dependencies([train_step, ema_op]):
                     train_op = tf.no_op(name="train")
-            else:  # TF1's documented pattern: the average after the step
-                with tf.control_dependencies([train_step]):
-                    train_op = ema.apply(tf.trainable_variables())
+            else:
+                ema_op = ema.apply(tf.trainable_variables())
+                with tf.control_dependencies([ema_op]):
+                    train_step = optimizer.minimize(loss, global_step=global_step)
+                with tf.control_dependencies([train_step, ema_op]):
+                    train_op = tf.no_op(name="train")
             shadows = {k: ema.average(v) for k, v in var.items()}
-        else:
-            train_op = train_step
-        b, n = config.train.batch_size, len(x_all)
-        with tf.Session() as sess:
-            sess.run(tf.global_variables_initializer())
-            for i in range(config.train.steps):
-                begin = (i * b) % n
-                sess.run(train_op, {x: x_all[begin : begin + b], y_: y_all[begin : begin + b]})
-            return start, sess.run(var), sess.run(shadows) if shadows else {}
+        init = tf.global_variables_initializer()
+    return dict(graph=graph, x=x, y_=y_, var=var, shadows=shadows, train_op=train_op,
+                global_step=global_step, init=init)  # fmt: skip
+
+
+def tf1_train(config, x_all, y_all, ulp: bool, tf, as_written: bool = False):
+    """The case in TF1; returns (TF1's initial weights, final weights, final shadows)."""
+    start = tf1_start(config, tf)
+    first = {k: np.nextafter(v, np.float32(np.inf)) if ulp else v for k, v in start.items()}
+    g = tf1_graph(config, first, tf, as_written)
+    b, n = config.train.batch_size, len(x_all)
+    with tf.Session(graph=g["graph"]) as sess:
+        sess.run(g["init"])
+        for i in range(config.train.steps):
+            begin = (i * b) % n
+            feed = {g["x"]: x_all[begin : begin + b], g["y_"]: y_all[begin : begin + b]}
+            sess.run(g["train_op"], feed)
+        return start, sess.run(g["var"]), sess.run(g["shadows"]) if g["shadows"] else {}
+
+
+def ema_race(config, x_all, y_all, tf) -> dict[str, int]:
+    """How TF1 runs the lecture's grouping as written: for every update and variable, which
+    weights (before or after the step) and which num_updates (k or k + 1) its shadow read,
+    told apart by recomputing ``assign_moving_average`` for each in float32."""
+    g = tf1_graph(config, tf1_start(config, tf), tf, as_written=True)
+    e, b, n = config.ema, config.train.batch_size, len(x_all)
+    f32 = np.float32
+
+    def decay(count):
+        return (
+            min(f32(e.decay), f32((1.0 + f32(count)) / (10.0 + f32(count))))
+            if e.num_updates
+            else f32(e.decay)
+        )
+
+    counts: dict[str, int] = {}
+    with tf.Session(graph=g["graph"]) as sess:
+        sess.run(g["init"])
+        for i in range(config.train.steps):
+            begin = (i * b) % n
+            feed = {g["x"]: x_all[begin : begin + b], g["y_"]: y_all[begin : begin + b]}
+            w0, s0 = sess.run([g["var"], g["shadows"]])
+            sess.run(g["train_op"], feed)
+            w1, s1 = sess.run([g["var"], g["shadows"]])
+            for k in w0:
+                seen = "neither (a mix)"
+                for label, w, count in (("before the step, num_updates k", w0, i),
+                                        ("after the step, num_updates k + 1", w1, i + 1),
+                                        ("after the step, num_updates k", w1, i),
+                                        ("before the step, num_updates k + 1", w0, i + 1)):  # fmt: skip
+                    d = decay(count)
+                    if np.array_equal(s0[k] - (s0[k] - w[k]) * (f32(1) - d), s1[k]):
+                        seen = label
+                        break
+                counts[seen] = counts.get(seen, 0) + 1
+    return counts
 
 
 def tf1_optimizer(o, lr, tf):
@@ -308,13 +382,29 @@ def tf1_worker(cases: list[Case], steps: int, ulp: bool, out: str) -> None:
     for i, case in enumerate(cases):
         config = case_config(case, steps, "tf1")
         x_all, y_all = case_data(config)
-        start, final, shadows = tf1_train(config, x_all, y_all, ulp, tf)
+        start, final, shadows = tf1_train(config, x_all, y_all, ulp, tf, case.as_written)
         for k in start:
             arrays[f"{i}/start/{k}"] = start[k]
             arrays[f"{i}/raw/{k}"] = final[k]
             if shadows:
                 arrays[f"{i}/ema/{k}"] = shadows[k]
     np.savez(out, **arrays)
+
+
+def tf1_race_worker(cases: list[Case], steps: int, out: str) -> None:
+    """:func:`ema_race` of every case, written as JSON."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf1_module
+
+    tf = tf1_module.compat.v1
+    tf.disable_eager_execution()
+    tf.disable_v2_behavior()
+    found = {}
+    for case in cases:
+        config = case_config(case, steps, "tf1")
+        found[case.name] = ema_race(config, *case_data(config), tf)
+    with open(out, "w") as f:
+        json.dump(found, f)
 
 
 # ------------------------------------------------------------------ nnopt's side
@@ -358,14 +448,21 @@ def main() -> int:
         "--only", nargs="*", default=[], help="cases whose name contains one of these"
     )
     parser.add_argument("--skip-noise", action="store_true", help="no TF1-against-itself runs")
+    parser.add_argument(
+        "--skip-race", action="store_true", help="do not count how TF1 orders the lecture's EMA"
+    )
     parser.add_argument("--json", metavar="FILE", help="also write the table as JSON")
     parser.add_argument("--tf-worker", metavar="OUT", help=argparse.SUPPRESS)
     parser.add_argument("--case", action="append", default=[], help=argparse.SUPPRESS)
     parser.add_argument("--ulp", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--race", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.tf_worker:
         chosen = [c for c in CASES if c.name in args.case]
-        tf1_worker(chosen, args.steps, args.ulp, args.tf_worker)
+        if args.race:
+            tf1_race_worker(chosen, args.steps, args.tf_worker)
+        else:
+            tf1_worker(chosen, args.steps, args.ulp, args.tf_worker)
         return 0
     try:
         import importlib.util
@@ -393,6 +490,7 @@ def main() -> int:
                 "ema": max_gap(part(base, i, "ema"), shadows),
                 "goal": case.goal,
                 "contrast": case.contrast,
+                "as_written": case.as_written,
             }
             for v in variants[1:]:
                 row[v] = max(
@@ -400,27 +498,46 @@ def main() -> int:
                     for kind in (("raw", "ema") if shadows else ("raw",))
                 )
             rows.append(row)
+        raced = [c for c in cases if c.as_written] if not args.skip_race else []
+        race = run_race(raced, args.steps, folder) if raced else {}
     print_table(rows, variants[1:], args.steps)
+    for name, counts in race.items():
+        seen = ", ".join(f"{n} {label}" for label, n in sorted(counts.items(), key=lambda x: -x[1]))
+        print(f"TF1's lecture grouping as written ({name}): of the {sum(counts.values())} "
+              f"variable updates, the shadow read the weights {seen}")  # fmt: skip
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(rows, f, indent=1)
+            json.dump({"rows": rows, "race": race}, f, indent=1)
     missed = [
-        r
-        for r in rows
-        if not r["contrast"] and not max(r["raw"], np.nan_to_num(r["ema"])) <= r["goal"]
-    ]
+        r for r in rows
+        if not (r["contrast"] or r["as_written"])
+        and not max(r["raw"], np.nan_to_num(r["ema"])) <= r["goal"]
+    ]  # fmt: skip
     return 1 if missed else 0
+
+
+def run_race(cases, steps: int, folder: str) -> dict:
+    """:func:`ema_race` of the cases, in a TF1 process."""
+    out = os.path.join(folder, "race.json")
+    cmd = [sys.executable, __file__, "--tf-worker", out, "--race", "--steps", str(steps)]
+    cmd += [arg for c in cases for arg in ("--case", c.name)]
+    subprocess.run(cmd, check=True)
+    with open(out) as f:
+        return json.load(f)
 
 
 def print_table(rows, noise: list[str], steps: int) -> None:
     def num(v):
         return "-" if v is None or v != v else f"{v:.1e}"
 
-    head = ["case", "max|Δw| raw", "max|Δw| EMA", *[f"TF1 {n}" for n in noise], "goal", "ok"]
+    head = ["case", "max abs Δw raw", "max abs Δw EMA", *[f"TF1 {n}" for n in noise], "goal", "ok"]
     lines = []
     for r in rows:
         worst = max(r["raw"], np.nan_to_num(r["ema"]))
-        ok = "(contrast)" if r["contrast"] else ("yes" if worst <= r["goal"] else "NO")
+        if r["contrast"] or r["as_written"]:
+            ok = "(contrast)" if r["contrast"] else "(TF1 undefined)"
+        else:
+            ok = "yes" if worst <= r["goal"] else "NO"
         lines.append([r["case"], num(r["raw"]), num(r["ema"]), *[num(r[n]) for n in noise],
                       num(r["goal"]), ok])  # fmt: skip
     widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(head)]

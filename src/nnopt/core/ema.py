@@ -9,11 +9,14 @@ In training, update k (0-based) moves the parameters with the optimizer and the 
 toward them; which parameters the shadow reads is the ``order`` (:data:`EMA_ORDERS`).
 TensorFlow 1 itself leaves it undefined in the lecture's code:
 ``with tf.control_dependencies([train_step, ema_op]): train_op = tf.no_op()`` only asks that
-both ran, in either order or at once. In practice TF1 runs the EMA first there (it waits for
-nothing, the step waits for the gradient): the shadow reads the parameters *before* update
-k, with n = k, the global step before its increment (``before_update``). TF1's documented
-pattern, ``with tf.control_dependencies([train_step]): train_op = ema.apply(...)``, reads
-the *updated* parameters with n = k + 1 (``after_update``).
+both ran, in either order or at once. In practice TF1 almost always runs the EMA first
+there (it waits for nothing, the step waits for the gradient; ``bench/verify_tf1.py`` counts
+how often): the shadow reads the parameters *before* update k, with n = k, the global step
+before its increment (``before_update``). TF1's documented pattern,
+``with tf.control_dependencies([train_step]): train_op = ema.apply(...)``, reads the
+*updated* parameters with n = k + 1 (``after_update``). As the shadow starts at the
+parameters' start, before_update's first update leaves it there and each later one repeats
+after_update's previous one: the same shadow, one update late.
 """
 
 from __future__ import annotations
