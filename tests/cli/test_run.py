@@ -150,6 +150,34 @@ BAD = [
     (["run", "circle", "--set", "train.steps=1.5"], "must be an integer"),
     (["run", "circle", "--set", "regularizer.scale=true"], "must be a number"),
     (["run", "circle", "--set", "optimizer.momentum=0.9"], "not a setting of adam"),
+    (
+        ["run", "circle", "--set", "optimizer.epsilon=-1e-8"],
+        "optimizer.epsilon = -1e-08 is out of range: must be > 0",
+    ),
+    (
+        ["run", "circle", "--set", "optimizer.name=rmsprop", "--set", "optimizer.decay=1"],
+        "optimizer.decay = 1.0 is out of range: must be in [0, 1)",
+    ),
+    (
+        ["run", "circle", "--set", "optimizer.name=rmsprop", "--set", "optimizer.centered=1"],
+        "optimizer.centered = 1 must be true or false",
+    ),
+    (
+        ["run", "circle", "--set", "optimizer.name=adagrad", "--set", "optimizer.epsilon=1e-7"],
+        "optimizer.epsilon is not a setting of adagrad (tf.train.AdagradOptimizer); it takes initial_accumulator_value (with optimizer.convention = 'optax' it has epsilon)",
+    ),
+    (
+        ["run", "circle", "--set", "optimizer.b1=0.5", "--set", "optimizer.beta1=0.5"],
+        "optimizer.b1 and optimizer.beta1 are one setting",
+    ),
+    (
+        ["run", "circle", "--set", "optimizer.convention=pytorch"],
+        "optimizer.convention = 'pytorch' is unknown; choose one of tf1, optax",
+    ),
+    (
+        ["run", "circle", "--set", "ema.order=during"],
+        "ema.order = 'during' is unknown; choose one of after_update, before_update",
+    ),
     (["run", "circle", "--set", "train.batch_size=301"], "larger than the 300 training rows"),
     (["run", "circle", "--set", "noequals"], "expected section.field=value"),
     (["run", "circle", "--init", "missing.json"], "does not exist"),
@@ -278,3 +306,22 @@ def test_every_preset_runs_briefly(capsys):
         assert code == 0, name
         payload = last_json(out)
         assert np.isfinite(payload["final_total_loss"]), name
+
+
+def test_the_literal_cross_entropy_on_one_output_is_explained_once(capsys, tmp_path):
+    sets = ["--set", "loss.name=cross_entropy", "--set", "model.output_activation=sigmoid",
+            "--set", "train.steps=20", "--no-figures", "--quiet"]  # fmt: skip
+    code, _, err = run_cli(capsys, "run", "circle", *sets)
+    assert code == 0
+    assert err.count("nnopt: note: loss.name = 'cross_entropy' on one sigmoid output") == 1
+    assert "only rows with label 1 count" in err and "binary_cross_entropy" in err
+    # The two-sided loss, and the lecture's formula on softmax outputs, need no note.
+    for other in (["--set", "loss.name=binary_cross_entropy"],
+                  ["--set", "model.output_activation=softmax", "--set", "model.layers=[2,11,2]"]):  # fmt: skip
+        code, _, err = run_cli(capsys, "run", "circle", *sets, *other, "--overwrite")
+        assert code == 0 and "note:" not in err
+    # A sweep of many such configurations says it once too.
+    code, _, err = run_cli(capsys, "sweep", "circle", "--set", "loss.name=cross_entropy",
+                           "--set", "model.output_activation=sigmoid", "--set", "train.steps=20",
+                           "--grid", "optimizer.learning_rate=0.01,0.1", "--quiet")  # fmt: skip
+    assert code == 0 and err.count("nnopt: note:") == 1

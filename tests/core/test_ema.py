@@ -64,3 +64,62 @@ def test_ema_update_is_leafwise():
     out = ema.ema_update(shadow, params, jnp.float32(0.75))
     np.testing.assert_allclose(out["a"], [0.75 * 1 + 0.25 * 3, 0.75 * 2 - 0.25 * 2], rtol=1e-7)
     np.testing.assert_allclose(out["b"], [[1.0]], rtol=1e-7)
+
+
+def test_ema_update_rounds_as_tf1s_assign_moving_average():
+    # TF1: shadow -= (shadow - value) * (1 - decay), in float32. The same expression in
+    # NumPy float32 gives the same bits (d·s + (1-d)·p would round differently).
+    rng = np.random.default_rng(0)
+    s = rng.normal(size=1000).astype(np.float32)
+    p = (s + rng.normal(scale=1e-3, size=1000)).astype(np.float32)
+    d = np.float32(0.99)
+    want = s - (s - p) * (np.float32(1) - d)
+    got = np.asarray(ema.ema_update(jnp.asarray(s), jnp.asarray(p), jnp.float32(d)))
+    np.testing.assert_array_equal(got, want)
+
+
+# ------------------------------------------------------------------ the two orders in training
+
+# w on (w+1)² by gradient descent at rate 0.2: 5, 2.6, 1.16, 0.296 (lecture 4.2).
+W = [5.0, 2.6, 1.16, 0.296]
+
+
+def _shadows(order, decay=0.99, warmup=True):
+    numbers = {"ema_decay": jnp.float32(decay), "ema_warmup": jnp.float32(warmup),
+               "ema_after_update": jnp.float32(order == "after_update")}  # fmt: skip
+    shadow, out = jnp.float32(W[0]), []
+    for k in range(3):
+        shadow = ema.training_shadow(numbers, k, shadow, jnp.float32(W[k]), jnp.float32(W[k + 1]))
+        out.append(float(shadow))
+    return out
+
+
+def test_before_update_reads_the_weights_before_the_step_with_the_count_before():
+    # The lecture's grouping as TF1 runs it: update k reads w_k with num_updates = k.
+    # k=0: d = min(0.99, 1/10) = 0.1, shadow = 5 - (5 - 5)·0.9 = 5 (it reads the start);
+    # k=1: d = 2/11: 5 - (5 - 2.6)·9/11 = 3.0363636;
+    # k=2: d = 3/12: 3.0363636 - (3.0363636 - 1.16)·0.75 = 1.6290909.
+    np.testing.assert_allclose(_shadows("before_update"), [5.0, 3.0363636, 1.6290909], rtol=1e-6)
+
+
+def test_after_update_reads_the_updated_weights_with_the_count_after():
+    # TF1's documented pattern: update k reads w_{k+1} with num_updates = k + 1.
+    # k=0: d = 2/11: 5 - (5 - 2.6)·9/11 = 3.0363636; k=1: d = 3/12: 1.6290909;
+    # k=2: d = 4/13: 1.6290909 - (1.6290909 - 0.296)·9/13 = 0.7061818.
+    np.testing.assert_allclose(
+        _shadows("after_update"), [3.0363636, 1.6290909, 0.7061818], rtol=1e-6
+    )
+    # Both differ from moving toward w_{k+1} with the count before (0.1·5 + 0.9·2.6 = 2.84).
+    assert abs(_shadows("after_update")[0] - 2.84) > 0.1
+
+
+def test_before_update_is_after_update_one_update_late():
+    # Since the shadow starts at the start, before_update's first update changes nothing and
+    # every later one repeats after_update's previous one: the same shadow, one update late.
+    before, after = _shadows("before_update"), _shadows("after_update")
+    assert before[0] == W[0]
+    np.testing.assert_allclose(before[1:], after[:-1], rtol=1e-6)
+    # Without the warm-up the same holds for a plain decay.
+    before, after = _shadows("before_update", 0.5, False), _shadows("after_update", 0.5, False)
+    np.testing.assert_allclose(before[1:], after[:-1], rtol=1e-6)
+    assert after[0] == pytest.approx(5 - (5 - 2.6) * 0.5)

@@ -14,6 +14,7 @@ import pytest
 from nnopt.core import losses, model, regularizers
 from tests.support.calls import as_f64
 from tests.support.numpy_reference import (
+    np_binary_cross_entropy,
     np_cost_profit,
     np_cross_entropy,
     np_forward,
@@ -35,6 +36,7 @@ def _np_total(flat, names, shapes, x, t, w, act, out_act, loss, reg, scale):
         "mse": lambda: np_mse(y, t, w),
         "cost_profit": lambda: np_cost_profit(y, t, w, 1.0, 9.0),
         "cross_entropy": lambda: np_cross_entropy(y, t, w),
+        "binary_cross_entropy": lambda: np_binary_cross_entropy(y, t, w),
         "softmax_cross_entropy": lambda: np_softmax_ce(y, t, w),
     }[loss]()
     wts = [params[n] for n in names if n.startswith("w")]
@@ -51,6 +53,8 @@ GRAD_CASES = [
     ("mse", "tanh", "linear", (2, 3, 1), "none"),
     ("cost_profit", "sigmoid", "linear", (2, 3, 1), "l1"),
     ("cross_entropy", "tanh", "sigmoid", (2, 3, 1), "l2"),
+    ("binary_cross_entropy", "tanh", "sigmoid", (2, 3, 1), "l2"),
+    ("binary_cross_entropy", "relu", "sigmoid", (2, 4, 2), "l1"),
     ("cross_entropy", "sigmoid", "softmax", (2, 3, 3), "none"),
     ("softmax_cross_entropy", "relu", "linear", (2, 3, 3), "l2"),
     ("softmax_cross_entropy", "elu", "linear", (2, 4, 3, 2), "l1"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ import pytest
 from nnopt.core import losses
 from tests.support.calls import as_f64, call
 from tests.support.numpy_reference import (
+    np_binary_cross_entropy,
     np_cost_profit,
     np_cross_entropy,
     np_mse,
@@ -82,9 +84,46 @@ def test_cross_entropy_is_minus_mean_over_all_elements():
     # -mean(y_ * ln y) over the 2 elements of one row: -(ln 0.6 + 0) / 2.
     got = call(losses.cross_entropy, np.array([[0.6, 0.4]]), np.array([[1.0, 0.0]]))
     assert got == pytest.approx(-math.log(0.6) / 2, rel=1e-6)
-    # One column p is read as (1-p, p): target 0 with p = 0.4 is the same row as above.
-    got1 = call(losses.cross_entropy, np.array([[0.4]]), np.array([[0.0]]))
-    assert got1 == pytest.approx(-math.log(0.6) / 2, rel=1e-6)
+
+
+def test_cross_entropy_on_one_output_counts_only_label_1():
+    # The lecture's formula on one sigmoid column as it is: rows with y_ = 0 add 0·log(y) = 0.
+    y = np.array([[0.4], [0.9], [0.2], [0.7]])
+    t = np.array([[0.0], [1.0], [0.0], [1.0]])
+    want = -(math.log(0.9) + math.log(0.7)) / 4  # the mean over all 4 rows
+    assert call(losses.cross_entropy, y, t) == pytest.approx(want, rel=1e-6)
+    # A label-0 row costs nothing, whatever it predicts; so predicting 1 everywhere is best.
+    assert call(losses.cross_entropy, np.array([[0.999]]), np.array([[0.0]])) == 0.0
+    everywhere_one = call(losses.cross_entropy, np.ones((4, 1)), t)
+    assert everywhere_one == 0.0 < call(losses.cross_entropy, y, t)
+    # ... and its gradient pushes every output up, -y_/(N·y): 0 for label-0 rows.
+    grad = jax.grad(lambda p: losses.cross_entropy(p, jnp.asarray(t, jnp.float32),
+                                                   jnp.ones(4), {}))(jnp.asarray(y, jnp.float32))  # fmt: skip
+    np.testing.assert_allclose(np.asarray(grad)[:, 0], [0, -1 / (4 * 0.9), 0, -1 / (4 * 0.7)],
+                               rtol=1e-6)  # fmt: skip
+
+
+def test_binary_cross_entropy_counts_both_labels():
+    # -mean(y_·ln y + (1 - y_)·ln(1 - y)): a label-0 row with y = 0.4 costs -ln 0.6.
+    y = np.array([[0.4], [0.9], [0.2], [0.7]])
+    t = np.array([[0.0], [1.0], [0.0], [1.0]])
+    want = -(math.log(0.6) + math.log(0.9) + math.log(0.8) + math.log(0.7)) / 4
+    assert call(losses.binary_cross_entropy, y, t) == pytest.approx(want, rel=1e-6)
+    # Two-sided: it is the two-class cross entropy of (1 - y, y) against (1 - y_, y_), summed
+    # over the two columns, i.e. twice the lecture's formula on those two columns.
+    two = call(losses.cross_entropy, np.hstack([1 - y, y]), np.hstack([1 - t, t]))
+    assert call(losses.binary_cross_entropy, y, t) == pytest.approx(2 * two, rel=1e-6)
+    # Clipped as the lecture clips: y = 1 on a label-0 row is log(1e-12), finite.
+    got = call(losses.binary_cross_entropy, np.array([[1.0]]), np.array([[0.0]]))
+    assert got == pytest.approx(-math.log(np.float32(1e-12)), rel=1e-5)
+
+
+def test_binary_cross_entropy_matches_numpy():
+    rng = np.random.default_rng(3)
+    y = rng.uniform(0.01, 0.99, size=(12, 2))
+    t = rng.integers(0, 2, size=(12, 2)).astype(np.float64)
+    want = np_binary_cross_entropy(y, t, np.ones(12))
+    assert call(losses.binary_cross_entropy, y, t) == pytest.approx(want, rel=1e-5)
 
 
 def test_cross_entropy_clips_zero_probabilities():
@@ -128,11 +167,14 @@ LOSS_CASES = {
         {"cost": 2.0, "profit": 7.0},
     ),
     "cross_entropy": (losses.cross_entropy, np_cross_entropy, {}),
+    "binary_cross_entropy": (losses.binary_cross_entropy, np_binary_cross_entropy, {}),
     "softmax_cross_entropy": (losses.softmax_cross_entropy, np_softmax_ce, {}),
 }
 
 
 def _loss_inputs(name, rng, n, cols=3):
+    if name == "binary_cross_entropy":
+        return rng.uniform(0.05, 0.95, size=(n, 1)), rng.integers(0, 2, size=(n, 1)) * 1.0
     if name == "cross_entropy":
         return np_softmax(rng.normal(size=(n, cols))), np.eye(cols)[rng.integers(0, cols, n)]
     if name == "softmax_cross_entropy":

@@ -62,6 +62,15 @@ def test_numbers_share_one_program_and_structures_split():
     )
     groups = group_points(names)
     assert len(groups) == 3 and all(len(g) == 2 for g in groups)
+    # The EMA's order and the optimizer's numbers are numbers; its switches and its
+    # convention are compiled in.
+    assert len(group_points(points_of("circle-modular", ["ema.order=before_update,after_update",
+                                                         "optimizer.epsilon=1e-8,0.1"]))) == 1  # fmt: skip
+    rms = ["optimizer.name=rmsprop", *SHORT]
+    assert (
+        len(group_points(points_of("circle-l2", ["optimizer.centered=true,false"], sets=rms))) == 2
+    )
+    assert len(group_points(points_of("circle-l2", ["optimizer.convention=tf1,optax"]))) == 2
 
 
 def programs() -> int:
@@ -104,11 +113,39 @@ LANES_CASES = {
          "regularizer.name=l1"],
         ["optimizer.learning_rate=0.001,0.003"],
     ),
-    "sigmoid, cross entropy, rmsprop, decay": (
+    "sigmoid, binary cross entropy, rmsprop, decay": (
         "circle-l2",
-        ["model.output_activation=sigmoid", "loss.name=cross_entropy", "optimizer.name=rmsprop",
-         "schedule.name=exponential_decay", "schedule.decay_rate=0.9", "schedule.decay_steps=50"],
+        ["model.output_activation=sigmoid", "loss.name=binary_cross_entropy",
+         "optimizer.name=rmsprop", "schedule.name=exponential_decay", "schedule.decay_rate=0.9",
+         "schedule.decay_steps=50"],
         ["optimizer.learning_rate=0.001,0.01"],
+    ),
+    "rmsprop centered, momentum and epsilon per lane": (
+        "circle-l2", ["optimizer.name=rmsprop", "optimizer.centered=true"],
+        ["optimizer.momentum=0,0.5", "optimizer.epsilon=1e-10,0.01"],
+    ),
+    "nesterov momentum, momentum per lane": (
+        "circle-l2", ["optimizer.name=momentum", "optimizer.use_nesterov=true",
+                      "optimizer.learning_rate=0.01"],
+        ["optimizer.momentum=0.5,0.9"],
+    ),
+    "adam epsilon hat and betas per lane, lecture's EMA": (
+        "circle-modular", [], ["optimizer.epsilon=1e-8,0.1", "optimizer.beta1=0.5,0.9"],
+    ),
+    "adamw weight decay per lane": (
+        "circle-l2", ["optimizer.name=adamw", "optimizer.learning_rate=0.01"],
+        ["optimizer.weight_decay=0,0.001"],
+    ),
+    "adagrad start value per lane (the slot's init)": (
+        "circle-l2", ["optimizer.name=adagrad", "optimizer.learning_rate=0.1"],
+        ["optimizer.initial_accumulator_value=0.1,2.0"],
+    ),
+    "both EMA orders in one batch": (
+        "circle-modular", [], ["ema.order=before_update,after_update", "ema.decay=0.9,0.99"],
+    ),
+    "optax convention, rmsprop": (
+        "circle-l2", ["optimizer.name=rmsprop", "optimizer.convention=optax"],
+        ["optimizer.decay=0.9,0.99"],
     ),
     "shuffled rows, one seed": (
         "circle-l2", ["data.batching=shuffle"], ["optimizer.learning_rate=0.001,0.003"],

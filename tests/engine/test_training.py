@@ -96,19 +96,30 @@ def test_exponential_decay_rates_and_recurrence():
 
 
 def test_ema_demo_shadow_recurrence():
+    # The preset groups the EMA with the step as the lecture does (ema.order = before_update):
+    # update k reads w_k, before the step, with num_updates = k.
     r = train(load_config("ema-demo"))
     w, shadow = r.history.column("w"), r.history.column("ema_w")
     assert shadow[0] == w[0] == 5.0  # the shadow starts at the parameter's initial value
     want = [5.0]
     for k in range(40):
         d = min(0.99, (1 + k) / (10 + k))
-        want.append(d * want[-1] + (1 - d) * w[k + 1])
+        want.append(want[-1] - (want[-1] - w[k]) * (1 - d))
     np.testing.assert_allclose(shadow, want, rtol=1e-5, atol=1e-6)
-    # Update 0: d = 0.1, shadow = 0.1*5 + 0.9*2.6 = 2.84.
-    assert abs(shadow[1] - 2.84) < 1e-5
+    # Update 0 reads w_0 = 5: the shadow stays 5. Update 1: d = 2/11, 5 - (5 - 2.6)·9/11.
+    assert shadow[1] == 5.0 and abs(shadow[2] - (5 - 2.4 * 9 / 11)) < 1e-5
     assert float(r.ema_params["w"]) == shadow[-1]
     # The raw parameter is unaffected by the average: the plain rate-0.2 sequence.
     np.testing.assert_allclose(w, -1 + 6 * 0.6 ** np.arange(41), atol=2e-6)
+    # TF1's documented order reads w_{k+1} with num_updates = k + 1: the same shadow, one
+    # update earlier.
+    after = train(load_config("ema-demo", ["ema.order=after_update"])).history.column("ema_w")
+    want = [5.0]
+    for k in range(40):
+        d = min(0.99, (2 + k) / (11 + k))
+        want.append(want[-1] - (want[-1] - w[k + 1]) * (1 - d))
+    np.testing.assert_allclose(after, want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(after[:-1], shadow[1:], rtol=1e-6)
 
 
 def test_init_params_replace_the_start():
@@ -243,10 +254,17 @@ def test_first_adam_update_is_minus_lr_times_sign_of_gradient():
     for n in ("w1", "w2"):
         moved = (p1[n] - p0[n]).astype(np.float64)
         np.testing.assert_allclose(np.abs(moved), 0.001, rtol=1e-3)  # base rate at step 0
-    # The shadow after update 0 (d = 0.1): 0.1 * p0 + 0.9 * p1.
+    # The preset's EMA reads the weights before the update (the lecture's grouping): after
+    # update 0 the shadow is still p0. In TF1's documented order it reads p1 with
+    # num_updates 1, d = 2/11: p0 - (p0 - p1)·9/11.
     ema = run.params("ema")
     for n in p0:
-        np.testing.assert_allclose(ema[n], 0.1 * p0[n] + 0.9 * p1[n], rtol=1e-6, atol=1e-7)
+        np.testing.assert_array_equal(ema[n], p0[n])
+    after = Training(load_config("circle-modular", ["train.steps=1", "ema.order=after_update"]))
+    after.advance()
+    for n in p0:
+        want = p0[n] - (p0[n] - p1[n]) * (9 / 11)
+        np.testing.assert_allclose(after.params("ema")[n], want, rtol=1e-6, atol=1e-7)
 
 
 # ------------------------------------------------------------------ chunking, batching, determinism
@@ -443,14 +461,19 @@ def test_retune_goes_on_with_new_numbers_and_refuses_a_new_structure():
     run.advance()
     before = np.asarray(run.state.params)
     run.retune(load_config("circle-l2", ["train.steps=40", "optimizer.learning_rate=0.05",
-                                         "regularizer.scale=0.5", "optimizer.b1=0.5"]))  # fmt: skip
+                                         "regularizer.scale=0.5", "optimizer.beta1=0.5"]))  # fmt: skip
     assert run.step == 20 and np.array_equal(np.asarray(run.state.params), before)
     assert float(run.numbers["learning_rate"]) == pytest.approx(0.05)
     assert float(run.numbers["l2_scale"]) == pytest.approx(0.5)
-    assert float(run.state.opt_state.hyperparams["b1"]) == pytest.approx(0.5)
+    assert float(run.state.opt_state.hyperparams["beta1"]) == pytest.approx(0.5)
     run.advance()
     assert run.history.rows[-1]["lr"] == pytest.approx(0.05)
     with pytest.raises(ConfigError, match="start a new run"):
         run.retune(load_config("circle-l2", ["model.layers=[2,5,1]"]))
     with pytest.raises(ConfigError, match="start a new run"):
         run.retune(load_config("circle-l2", ["optimizer.name=sgd"]))
+    with pytest.raises(ConfigError, match="start a new run"):
+        run.retune(load_config("circle-l2", ["optimizer.convention=optax"]))
+    # b1 is another name of beta1 (Optax's, and nnopt 0.1's field).
+    run.retune(load_config("circle-l2", ["train.steps=40", "optimizer.b1=0.7"]))
+    assert float(run.state.opt_state.hyperparams["beta1"]) == pytest.approx(0.7)

@@ -48,14 +48,16 @@ def np_cost_profit(y, t, w, cost, profit):
     return (per * w[:, None]).sum()
 
 
-def np_expand(p):
-    return np.concatenate([1 - p, p], axis=1) if p.shape[1] == 1 else p
-
-
 def np_cross_entropy(y, t, w):
-    p, q = np_expand(y), np_expand(t)
-    per = q * np.log(np.clip(p, 1e-12, 1.0))
-    return -(per * w[:, None]).sum() / (w.sum() * p.shape[1])
+    """The lecture's -mean(y_·log(clip(y, 1e-12, 1))) over all elements, the outputs as they are."""
+    per = t * np.log(np.clip(y, 1e-12, 1.0))
+    return -(per * w[:, None]).sum() / (w.sum() * y.shape[1])
+
+
+def np_binary_cross_entropy(y, t, w):
+    """-mean(t·log(clip(y)) + (1 - t)·log(clip(1 - y))) over all elements."""
+    per = t * np.log(np.clip(y, 1e-12, 1.0)) + (1 - t) * np.log(np.clip(1 - y, 1e-12, 1.0))
+    return -(per * w[:, None]).sum() / (w.sum() * y.shape[1])
 
 
 def np_softmax_ce(y, t, w):

@@ -75,11 +75,11 @@ def setup_of(index: int) -> dict:
     if kind == 1:
         return {"type": "setup", "lanes": [{"optimizer": "sgd", "learning_rate": 0.1}]}
     if kind == 2:
-        lane = {"hidden": [8, 8], "activation": "tanh", "loss": "cross_entropy"}
+        lane = {"hidden": [8, 8], "activation": "tanh", "loss": "binary_cross_entropy"}
         return {"type": "setup", "data": {"name": "spiral", "noise": 0.1}, "lanes": [lane]}
     if kind == 3:
         return {"type": "setup"}  # the page's default: the lecture network on circle
-    lane = {"optimizer": "rmsprop", "loss": "cross_entropy", "ema": True}
+    lane = {"optimizer": "rmsprop", "loss": "binary_cross_entropy", "ema": True}
     return {"type": "setup", "data": {"name": "xor", "noise": 0.1}, "lanes": [lane]}
 
 

@@ -125,13 +125,13 @@ def test_values_are_checked_by_the_config_layer_and_name_the_field():
     "data, loss, layers, output",
     [
         ("circle", "mse", (2, 11, 1), "linear"),
-        ("circle", "cross_entropy", (2, 11, 1), "sigmoid"),
+        ("circle", "binary_cross_entropy", (2, 11, 1), "sigmoid"),
         ("circle", "cost_profit", (2, 11, 1), "linear"),
         ("yogurt", "cost_profit", (2, 11, 1), "linear"),
         ("spiral3", "cross_entropy", (2, 11, 3), "softmax"),
         ("spiral3", "softmax_cross_entropy", (2, 11, 3), "linear"),
         ("spiral3", "mse", (2, 11, 3), "linear"),
-        ("upload", "cross_entropy", (2, 11, 1), "sigmoid"),
+        ("upload", "binary_cross_entropy", (2, 11, 1), "sigmoid"),
     ],
 )
 def test_the_output_layer_is_wired_to_the_loss_and_the_data(data, loss, layers, output):
@@ -144,6 +144,9 @@ def test_the_output_layer_is_wired_to_the_loss_and_the_data(data, loss, layers, 
     "data, loss, allowed",
     [
         ("yogurt", "cross_entropy", "mse, cost_profit"),
+        # The lecture's formula on one sigmoid output counts only label 1: binary data is
+        # wired to the two-sided binary cross entropy instead.
+        ("circle", "cross_entropy", "mse, cost_profit, binary_cross_entropy"),
         ("spiral3", "cost_profit", "mse, cross_entropy, softmax_cross_entropy"),
         ("circle", "quadratic", None),
     ],
@@ -290,3 +293,9 @@ def test_json_beyond_the_parsers_limits_is_a_protocol_error():
     for text in ('{"type": "step", "chunks": ' + "9" * 5000 + "}", "[" * 30000 + "]" * 30000):
         with pytest.raises(protocol.ProtocolError, match="not JSON the server can read"):
             protocol.parse_message(text)
+
+
+@pytest.mark.parametrize("kind", [[], {}, 5, None, True])
+def test_a_type_that_is_not_a_name_is_a_plain_error(kind):
+    with pytest.raises(ProtocolError, match="message type .* is unknown"):
+        protocol.parse_message(json.dumps({"type": kind}))

@@ -60,6 +60,7 @@ def cmd_run(args) -> int:
     from nnopt.inputs.params_file import read_params_file
 
     config = load_config(args.config, args.set or [])  # a bad config is said before JAX loads
+    say_notices([config])
     if args.tensorboard:
         from nnopt.outputs.tensorboard import INSTALL_HINT, tensorboard_available
 
@@ -87,9 +88,18 @@ def cmd_resume(args) -> int:
     clock = Phases()
     training = resume_training(run_dir)
     clock.mark("setup")
+    say_notices([training.config])
     if training.done:
         print(f"nnopt: {run_dir} is already complete ({training.step} steps)", file=sys.stderr)
     return _train(training, run_dir, args, clock)
+
+
+def say_notices(configs) -> None:
+    """Prints each distinct note of the configs once on stderr (see nnopt.config.notices)."""
+    from nnopt.config.notices import notices_of
+
+    for note in notices_of(configs):
+        print(f"nnopt: note: {note}", file=sys.stderr)
 
 
 class Phases:

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from nnopt.cli.main import add_cache_flag, start_cache
+from nnopt.cli.run import say_notices
 from nnopt.errors import NnoptError
 
 # The library's names for what these flags set (its errors name them; see cli.main.with_flags).
@@ -71,7 +72,8 @@ def cmd_sweep(args) -> int:
     if args.address and args.backend != "ray":
         raise NnoptError("--address is for --backend ray")
     base, sweep, label = sweep_spec(args)
-    grid_points(base, dict(sweep.grid), sweep.seeds, label)  # a bad grid: said before JAX loads
+    points = grid_points(base, dict(sweep.grid), sweep.seeds, label)  # said before JAX loads
+    say_notices(p.config for p in points)
     start_cache(args)
     from nnopt.outputs.sweep_dir import SweepInterrupted, run_sweep
 

@@ -31,6 +31,7 @@ from nnopt.config.schema import (
     SweepConfig,
     TrainConfig,
     field_names,
+    optimizer_choice,
     optimizer_numbers,
     resolve,
     section_fields,
@@ -41,7 +42,7 @@ __all__ = [
     "DATA_FILE_TYPES", "DATA_TASKS", "OTHER_TABLES", "SECTIONS", "TOP_LEVEL", "Config",
     "DataConfig", "EmaConfig", "LossConfig", "ModelConfig", "OptimizerConfig",
     "RegularizerConfig", "ScheduleConfig", "SweepConfig", "TrainConfig", "apply_overrides",
-    "config_from_dict", "config_to_dict", "field_names", "optimizer_numbers", "parse_grid",
+    "config_from_dict", "config_to_dict", "field_names", "optimizer_choice", "optimizer_numbers", "parse_grid",
     "parse_override", "resolve", "section_fields", "show_value", "split_values",
     "sweep_from_raw", "validate",
 ]  # fmt: skip

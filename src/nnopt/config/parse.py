@@ -32,7 +32,7 @@ def _type_name(tp) -> str:
         return "an integer"
     if tp is float or tp == (float | None):
         return "a number"
-    if tp is bool:
+    if tp is bool or tp == (bool | None):
         return "true or false"
     if tp is str:
         return "a string"
@@ -44,7 +44,7 @@ def _type_name(tp) -> str:
 def _coerce(where: str, value: Any, tp) -> Any:
     """The value as the field's type, or a ConfigError naming what was expected."""
     ok = False
-    if tp is bool:
+    if tp is bool or tp == (bool | None):
         ok = isinstance(value, bool)
     elif tp is int:
         ok = isinstance(value, int) and not isinstance(value, bool)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nnopt.core.data import DATASETS
-from nnopt.core.optimizers import OPTIMIZERS
+from nnopt.core.optimizers import ALIASES, OPTIMIZERS, OptimizerChoice
 
 
 @dataclass(frozen=True)
@@ -70,14 +70,25 @@ class RegularizerConfig:
 class OptimizerConfig:
     name: str = "sgd"
     learning_rate: float = 0.001  # the base rate when a schedule decays it
-    # The optimizer's own numbers; unset means the optimizer's default.
-    momentum: float | None = None
+    # "tf1": each name is TensorFlow 1's optimizer (tf.train.AdamOptimizer ...); "optax":
+    # Optax's optimizer of that name, with Optax's defaults (see the README's table)
+    convention: str = "tf1"
+    # The optimizer's own settings, under TF1's argument names; unset means the default of
+    # the optimizer in its convention (nnopt.core.optimizers.OPTIMIZERS).
+    momentum: float | None = None  # momentum, nesterov, rmsprop
+    use_nesterov: bool | None = None  # momentum
+    beta1: float | None = None  # adam, adamw
+    beta2: float | None = None  # adam, adamw
+    epsilon: float | None = None  # adam, adamw, rmsprop (and adagrad in convention optax)
+    weight_decay: float | None = None  # adamw
+    decay: float | None = None  # rmsprop
+    centered: bool | None = None  # rmsprop
+    initial_accumulator_value: float | None = None  # adagrad
+    # Other names of beta1, beta2 and epsilon (Optax's and nnopt 0.1's); a resolved config
+    # writes the TF1 name
     b1: float | None = None
     b2: float | None = None
     eps: float | None = None
-    weight_decay: float | None = None
-    decay: float | None = None
-    initial_accumulator_value: float | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +104,12 @@ class EmaConfig:
     enabled: bool = False
     decay: float = 0.99  # MOVING_AVERAGE_DECAY
     num_updates: bool = True  # warm-up d = min(decay, (1 + step)/(10 + step))
+    # Which parameters update k's shadow reads, and with which step (TF1 leaves it open when
+    # the EMA is grouped with the step): "after_update": the updated ones, step k + 1
+    # (TF1's documented control_dependencies([train_step]) pattern); "before_update": the
+    # ones before the update, step k (what the lecture's control_dependencies([train_step,
+    # ema_op]) does in TF1 in practice)
+    order: str = "after_update"
 
 
 @dataclass(frozen=True)
@@ -158,18 +175,34 @@ def resolve(config: Config) -> Config:
         data = dataclasses.replace(data, name="file", path=path, n_samples=0, noise=0.0)
     elif data.n_samples == 0:
         data = dataclasses.replace(data, n_samples=DATASETS[data.name].default_size)
-    opt = config.optimizer
-    filled = {
-        k: (getattr(opt, k) if getattr(opt, k) is not None else v)
-        for k, v in OPTIMIZERS[opt.name].defaults().items()
-    }
-    opt = dataclasses.replace(opt, **filled)
-    return config.replace(data=data, optimizer=opt)
+    return config.replace(data=data, optimizer=resolve_optimizer(config.optimizer))
+
+
+def resolve_optimizer(opt: OptimizerConfig) -> OptimizerConfig:
+    """The optimizer section with its other names (b1, b2, eps) moved to the TF1 names and
+    every setting of its meaning filled in with its default."""
+    named = {alias: getattr(opt, alias) for alias in ALIASES if getattr(opt, alias) is not None}
+    moved = {ALIASES[alias]: value for alias, value in named.items()}
+    opt = dataclasses.replace(opt, **moved, **dict.fromkeys(named))
+    defaults = OPTIMIZERS[opt.name].meaning(opt.convention).defaults()
+    filled = {k: (v if getattr(opt, k) is None else getattr(opt, k)) for k, v in defaults.items()}
+    return dataclasses.replace(opt, **filled)
 
 
 def optimizer_numbers(config: Config) -> dict[str, float]:
-    """learning_rate and the optimizer's own numbers, defaults filled in."""
-    opt = resolve(config).optimizer
+    """learning_rate and the optimizer's own numbers, defaults filled in (what its state holds)."""
+    opt = resolve_optimizer(config.optimizer)
     out = {"learning_rate": opt.learning_rate}
-    out.update({n.name: getattr(opt, n.name) for n in OPTIMIZERS[opt.name].numbers})
+    out.update(
+        {n.name: getattr(opt, n.name) for n in OPTIMIZERS[opt.name].meaning(opt.convention).numbers}
+    )
     return out
+
+
+def optimizer_choice(config: Config) -> OptimizerChoice:
+    """The compiled-in part of the config's optimizer: name, convention and switches."""
+    opt = resolve_optimizer(config.optimizer)
+    switches = OPTIMIZERS[opt.name].meaning(opt.convention).switches
+    return OptimizerChoice(
+        opt.name, opt.convention, tuple(sorted((s.name, getattr(opt, s.name)) for s in switches))
+    )

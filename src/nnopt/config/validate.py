@@ -6,12 +6,19 @@ training is set up (:func:`nnopt.engine.setup.check_fits`).
 
 from __future__ import annotations
 
-from nnopt.config.schema import Config, DataConfig
+from nnopt.config.schema import Config, DataConfig, OptimizerConfig
 from nnopt.core.data import DATASETS
+from nnopt.core.ema import EMA_ORDERS
 from nnopt.core.losses import LOSSES
 from nnopt.core.model import ACTIVATIONS, INITIALIZERS, OUTPUT_ACTIVATIONS
 from nnopt.core.numbers import Number
-from nnopt.core.optimizers import LEARNING_RATE, OPTIMIZER_NUMBERS, OPTIMIZERS
+from nnopt.core.optimizers import (
+    ALIASES,
+    CONVENTIONS,
+    LEARNING_RATE,
+    OPTIMIZER_SETTINGS,
+    OPTIMIZERS,
+)
 from nnopt.core.regularizers import REGULARIZERS
 from nnopt.core.schedules import SCHEDULES
 from nnopt.errors import ConfigError
@@ -79,23 +86,14 @@ def validate(config: Config) -> None:
     _check("regularizer.scale", r.scale, r.scale >= 0, ">= 0")
     _choice("optimizer.name", o.name, OPTIMIZERS)
     _number("optimizer.learning_rate", o.learning_rate, LEARNING_RATE)
-    own = {n.name: n for n in OPTIMIZERS[o.name].numbers}
-    for name in OPTIMIZER_NUMBERS:
-        value = getattr(o, name)
-        if value is None:
-            continue
-        if name not in own:
-            takes = ", ".join(own) if own else "only learning_rate"
-            raise ConfigError(
-                f"optimizer.{name} is not a setting of {o.name}; {o.name} takes {takes}"
-            )
-        _number(f"optimizer.{name}", value, own[name])
+    _validate_optimizer_settings(o)
     for number in LOSSES[lo.name].numbers:
         _number(f"loss.{number.name}", getattr(lo, number.name), number)
     _choice("schedule.name", s.name, SCHEDULES)
     _check("schedule.decay_rate", s.decay_rate, s.decay_rate > 0, "> 0")
     _check("schedule.decay_steps", s.decay_steps, s.decay_steps >= 1, ">= 1")
     _check("ema.decay", e.decay, 0 <= e.decay < 1, "in [0, 1)")
+    _choice("ema.order", e.order, EMA_ORDERS)
     _check("train.steps", t.steps, 1 <= t.steps <= 100_000_000, "from 1 to 100000000")
     _check("train.batch_size", t.batch_size, t.batch_size >= 1, ">= 1")
     _check("train.seed", t.seed, 0 <= t.seed < 2**31, "from 0 to 2147483647")
@@ -103,6 +101,36 @@ def validate(config: Config) -> None:
     _check("train.log_every", t.log_every, t.log_every >= 0, ">= 0 (0 = automatic)")
     _check("train.checkpoint_every", t.checkpoint_every, t.checkpoint_every >= 0, ">= 0")
     _validate_combination(config)
+
+
+def _validate_optimizer_settings(o: OptimizerConfig) -> None:
+    """The optimizer's own settings against its meaning in the chosen convention: a setting
+    it does not have, one given under two names, or a value out of its declared range."""
+    _choice("optimizer.convention", o.convention, CONVENTIONS)
+    spec = OPTIMIZERS[o.name]
+    meaning = spec.meaning(o.convention)
+    own = {s.name: s for s in meaning.settings}
+    for alias, name in ALIASES.items():
+        if getattr(o, alias) is not None and getattr(o, name) is not None:
+            raise ConfigError(
+                f"optimizer.{alias} and optimizer.{name} are one setting ({alias} is another "
+                f"name of {name}); give only one"
+            )
+    for field in (*OPTIMIZER_SETTINGS, *ALIASES):
+        value = getattr(o, field)
+        if value is None:
+            continue
+        name = ALIASES.get(field, field)
+        if name not in own:
+            takes = ", ".join(own) if own else "only learning_rate"
+            other = CONVENTIONS[1 - CONVENTIONS.index(o.convention)]
+            elsewhere = any(s.name == name for s in spec.meaning(other).settings)
+            hint = f" (with optimizer.convention = {other!r} it has {name})" if elsewhere else ""
+            raise ConfigError(
+                f"optimizer.{field} is not a setting of {o.name} ({meaning.source}); "
+                f"it takes {takes}{hint}"
+            )
+        _number(f"optimizer.{field}", value, own[name])
 
 
 DATA_TASKS = ("auto", "classification", "regression")

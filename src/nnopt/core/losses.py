@@ -36,19 +36,31 @@ def cost_profit(y, y_, weights, numbers):
     return jnp.sum(per * weights[:, None])
 
 
-def _two_class(p):
-    """A single probability column p becomes the distribution (1 - p, p)."""
-    return jnp.concatenate([1.0 - p, p], axis=-1) if p.shape[-1] == 1 else p
+def _log_clipped(p):
+    """log(clip(p, 1e-12, 1)): the lecture's ``tf.log(tf.clip_by_value(y, 1e-12, 1.0))``."""
+    return jnp.log(jnp.clip(p, 1e-12, 1.0))
 
 
 def cross_entropy(y, y_, weights, numbers):
     """-mean(y_ · log(clip(y, 1e-12, 1))): the lecture's ``tf.reduce_mean`` over all elements.
 
-    A one-column output is read as the probability of class 1, so both it and the
-    target are expanded to two-class distributions first.
+    The formula as written, on the output as it is. On softmax outputs with one-hot targets
+    it is the cross entropy divided by the number of classes. On one sigmoid output only the
+    rows with y_ = 1 contribute (y_ = 0 rows add 0), so it pushes every output toward 1: a
+    real pitfall of the lecture's formula; :func:`binary_cross_entropy` is the two-sided loss.
     """
-    p, t = _two_class(y), _two_class(y_)
-    return -_row_mean(t * jnp.log(jnp.clip(p, 1e-12, 1.0)), weights)
+    return -_row_mean(y_ * _log_clipped(y), weights)
+
+
+def binary_cross_entropy(y, y_, weights, numbers):
+    """-mean(y_·log(clip(y)) + (1 - y_)·log(clip(1 - y))), clip to [1e-12, 1] as the lecture's.
+
+    Each output is the probability of its label being 1 (a sigmoid output): both labels
+    contribute, unlike :func:`cross_entropy` on one output. The mean is over all elements,
+    as Keras's ``binary_crossentropy`` (which clips to [1e-7, 1 - 1e-7] instead).
+    """
+    per = y_ * _log_clipped(y) + (1.0 - y_) * _log_clipped(1.0 - y)
+    return -_row_mean(per, weights)
 
 
 def softmax_cross_entropy(y, y_, weights, numbers):
@@ -108,11 +120,18 @@ LOSSES: dict[str, LossSpec] = {
     ),
     "cross_entropy": LossSpec(
         cross_entropy,
-        "-mean(y_·log(clip(y, 1e-12, 1)))",
-        tasks={"binary": "sigmoid", "multiclass": "softmax"},
+        "-mean(y_·log(clip(y, 1e-12, 1))), the lecture's formula on the outputs as they are",
+        tasks={"multiclass": "softmax"},
         output_activations=("sigmoid", "softmax"),
         output_rule="needs probabilities: set model.output_activation to sigmoid or softmax "
         "(or use softmax_cross_entropy on linear outputs)",
+    ),
+    "binary_cross_entropy": LossSpec(
+        binary_cross_entropy,
+        "-mean(y_·log(y) + (1-y_)·log(1-y)), y and 1-y clipped to [1e-12, 1]",
+        tasks={"binary": "sigmoid"},
+        output_activations=("sigmoid",),
+        output_rule="needs a probability per output: set model.output_activation = 'sigmoid'",
     ),
     "softmax_cross_entropy": LossSpec(
         softmax_cross_entropy,

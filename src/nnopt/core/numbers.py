@@ -1,7 +1,8 @@
 """The numbers a loss, an optimizer or a schedule reads: a default and the range it must lie in.
 
-Each registry entry lists its numbers as :class:`Number` values, so the config's validation,
-the command line's errors and the playground's inputs all read one declaration.
+Each registry entry lists its numbers as :class:`Number` values (and an optimizer its on/off
+options as :class:`Switch` values), so the config's validation, the command line's errors and
+the playground's inputs all read one declaration.
 """
 
 from __future__ import annotations
@@ -67,6 +68,36 @@ class Number:
             "rule": self.rule,
             "summary": self.summary,
         }
+
+
+@dataclass(frozen=True)
+class Switch:
+    """A named on/off option with its default, e.g. RMSProp's ``centered``.
+
+    It reads like a :class:`Number` (``allows``, ``rule``, ``as_dict``), so the same checks
+    and menus serve both; its value is ``true`` or ``false``.
+
+    Example:
+      >>> Switch("centered", False).rule
+      'true or false'
+    """
+
+    name: str
+    default: bool
+    summary: str = ""
+
+    def allows(self, value) -> bool:
+        """Whether ``value`` is a boolean."""
+        return isinstance(value, bool)
+
+    @property
+    def rule(self) -> str:
+        return "true or false"
+
+    def as_dict(self) -> dict:
+        """For the page: name, default, the rule in words, summary."""
+        return {"name": self.name, "default": self.default, "rule": self.rule,
+                "summary": self.summary}  # fmt: skip
 
 
 UNIT = dict(low=0.0, high=1.0)  # a decay or a momentum: in [0, 1)

@@ -16,7 +16,7 @@ import numpy as np
 from nnopt.config import Config
 from nnopt.core.data import DATASETS, Dataset, dataset_of, digits_rows, standardized, targets_for
 from nnopt.core.model import init_mlp, init_scalar
-from nnopt.core.optimizers import OPTIMIZERS, make_optimizer
+from nnopt.core.optimizers import OptimizerChoice, default_numbers, make_optimizer
 from nnopt.engine.step import TrainState
 from nnopt.engine.structure import Structure, flatten
 from nnopt.errors import ConfigError, ParamsError
@@ -187,19 +187,19 @@ def initial_states(structure: Structure, flat: np.ndarray) -> TrainState:
     return TrainState(np.int32(0), flat, opt_state, flat.copy())
 
 
-def _unstarted(name: str, size: int, batch: tuple[int, ...]):
-    """Zeros in the shapes of ``make_optimizer(name, ...).init`` of ``size`` parameters (one
+def _unstarted(choice: OptimizerChoice, size: int, batch: tuple[int, ...]):
+    """Zeros in the shapes of ``make_optimizer(choice, ...).init`` of ``size`` parameters (one
     set per entry of ``batch``), from its abstract evaluation: nothing is compiled."""
-    leaves, tree = _optimizer_shapes(name, size, batch)
+    leaves, tree = _optimizer_shapes(choice, size, batch)
     return jax.tree_util.tree_unflatten(tree, [np.zeros(s, d) for s, d in leaves])
 
 
 @functools.cache
-def _optimizer_shapes(name: str, size: int, batch: tuple[int, ...]):
-    numbers = {k: 0.0 for k in ("learning_rate", *OPTIMIZERS[name].defaults())}
+def _optimizer_shapes(choice: OptimizerChoice, size: int, batch: tuple[int, ...]):
+    numbers = {k: 0.0 for k in default_numbers(choice)}
 
     def init(flat, numbers):
-        return make_optimizer(name, numbers).init(flat)
+        return make_optimizer(choice, numbers).init(flat)
 
     for _ in batch:
         init = jax.vmap(init)

@@ -19,9 +19,9 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from nnopt.core.ema import ema_update, training_decay
+from nnopt.core.ema import training_shadow
 from nnopt.core.losses import LOSSES
-from nnopt.core.optimizers import OPTIMIZERS, make_optimizer
+from nnopt.core.optimizers import default_numbers, make_optimizer
 from nnopt.core.regularizers import weight_penalty
 from nnopt.core.schedules import exponential_decay
 from nnopt.engine.evaluate import forward, metrics_of
@@ -114,17 +114,20 @@ def next_order(structure: Structure, numbers: dict, step, order):
 @functools.cache
 def structure_optimizer(structure: Structure):
     """The Optax transformation; its numbers come from the state, so any placeholder builds it."""
-    spec = OPTIMIZERS[structure.optimizer]
-    return make_optimizer(structure.optimizer, {"learning_rate": 1.0, **spec.defaults()})
+    return make_optimizer(structure.optimizer, default_numbers(structure.optimizer))
 
 
 def apply_update(structure: Structure, numbers: dict, state, grads):
     """Update k of the lecture, given the gradient of the total loss at the state's parameters.
 
     lr = schedule(k) (``exponential_decay`` with the state's global step k, 0-based); the
-    optimizer moves the parameters with that rate; then shadow ← d·shadow + (1 - d)·params'
-    with d = min(decay, (1 + k)/(10 + k)) (warm-up on) or decay, toward the *new* parameters.
-    Works on any state with ``step, params, opt_state, ema_params`` (flat or lanes).
+    optimizer moves the parameters with that rate; then the shadow moves toward the
+    parameters, shadow ← shadow − (shadow − p)·(1 − d) with d = min(decay, (1 + n)/(10 + n))
+    (warm-up on) or decay, in the config's ``ema.order``: p the updated parameters and
+    n = k + 1 (after_update, TF1's documented pattern), or p the parameters before the update
+    and n = k (before_update, the lecture's grouping as TF1 runs it; TF1 leaves that order
+    undefined, see :mod:`nnopt.core.ema`). Works on any state with
+    ``step, params, opt_state, ema_params`` (flat or lanes).
 
     Returns:
       (the state after the update, with step k + 1; the rate used).
@@ -135,7 +138,7 @@ def apply_update(structure: Structure, numbers: dict, state, grads):
     opt_state = state.opt_state._replace(hyperparams=hyper)
     updates, opt_state = structure_optimizer(structure).update(grads, opt_state, state.params)
     params = jax.tree_util.tree_map(jnp.add, state.params, updates)
-    shadow = ema_update(state.ema_params, params, training_decay(numbers, k))
+    shadow = training_shadow(numbers, k, state.ema_params, state.params, params)
     return state._replace(step=k + 1, params=params, opt_state=opt_state, ema_params=shadow), lr
 
 

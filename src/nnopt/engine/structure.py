@@ -14,9 +14,10 @@ from dataclasses import dataclass
 import jax
 import numpy as np
 
-from nnopt.config import Config, optimizer_numbers
+from nnopt.config import Config, optimizer_choice, optimizer_numbers
 from nnopt.core.data import Dataset
 from nnopt.core.losses import LOSS_NUMBERS
+from nnopt.core.optimizers import OptimizerChoice
 from nnopt.core.regularizers import penalty_scales
 from nnopt.core.schedules import schedule_numbers
 
@@ -31,7 +32,7 @@ class Structure:
     output_activation: str
     param_shapes: tuple[tuple[str, tuple[int, ...]], ...]  # (name, shape), sorted by name
     loss: str
-    optimizer: str
+    optimizer: OptimizerChoice  # name, convention and switches
     batch_size: int
     batching: str
     n_train: int
@@ -58,7 +59,7 @@ def make_structure(config: Config, dataset: Dataset, params: dict) -> Structure:
         output_activation=c.model.output_activation,
         param_shapes=tuple((k, tuple(np.shape(params[k]))) for k in sorted(params)),
         loss=c.loss.name,
-        optimizer=c.optimizer.name,
+        optimizer=optimizer_choice(c),
         batch_size=c.train.batch_size,
         batching=c.data.batching,
         n_train=len(dataset.x_train),
@@ -90,9 +91,9 @@ def unflatten(flat, structure: Structure) -> dict:
 
 def number_values(config: Config) -> dict:
     """The config's numbers that the compiled step reads, as float32 scalars on the host:
-    the base rate, the schedule's, every regularizer's scale, the EMA decay and warm-up
-    switch, every loss number, the shuffling seed, and under ``optimizer`` the optimizer's
-    own (with its base rate: what its ``init`` takes at the start of a run)."""
+    the base rate, the schedule's, every regularizer's scale, the EMA decay, warm-up switch
+    and order, every loss number, the shuffling seed, and under ``optimizer`` the
+    optimizer's own (with its base rate: what its ``init`` takes at the start of a run)."""
     c, s = config, config.schedule
     values = {
         "learning_rate": c.optimizer.learning_rate,
@@ -100,6 +101,7 @@ def number_values(config: Config) -> dict:
         **penalty_scales(c.regularizer.name, c.regularizer.scale),
         "ema_decay": c.ema.decay if c.ema.enabled else 0.0,
         "ema_warmup": float(c.ema.num_updates),
+        "ema_after_update": float(c.ema.order == "after_update"),
         **{k: getattr(c.loss, k) for k in LOSS_NUMBERS},
         "shuffle_seed": float(c.train.seed),
     }

@@ -90,7 +90,7 @@ def parse_message(text: str) -> dict[str, Any]:
     if not isinstance(message, dict):
         raise ProtocolError("message must be a JSON object with a 'type'")
     kind = message.get("type")
-    if kind not in MESSAGE_FIELDS:
+    if not isinstance(kind, str) or kind not in MESSAGE_FIELDS:
         raise ProtocolError(
             f"message type {show(kind)} is unknown; types are {', '.join(MESSAGE_FIELDS)}"
         )

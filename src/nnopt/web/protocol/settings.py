@@ -133,7 +133,7 @@ RACE_SUGGESTIONS: dict[str, dict[str, Any]] = {
     "batch_size": {"values": "1, 10, 30, 100"},
     "reg_scale": {"values": "0, 0.001, 0.01, 0.1", "also": {"regularizer": "l2"}},
     "ema_decay": {"values": "0.9, 0.99, 0.999", "also": {"ema": True}},
-    "loss": {"values": "mse, cost_profit, cross_entropy"},
+    "loss": {"values": "mse, cost_profit, binary_cross_entropy"},
     "seed": {"values": "0, 1, 2, 3"},
 }
 
@@ -167,7 +167,12 @@ def choices() -> dict[str, Any]:
             for n in playground_losses()
         ],
         "optimizers": [
-            {"name": n, "summary": s.summary, "numbers": [x.as_dict() for x in s.numbers]}
+            {
+                "name": n,
+                "summary": s.summary,
+                "source": s.tf1.source,
+                "numbers": [x.as_dict() for x in s.tf1.settings],
+            }
             for n, s in OPTIMIZERS.items()
         ],
         "regularizers": [
