@@ -52,6 +52,22 @@ def _number(where: str, value: float, number: Number) -> None:
     _check(where, value, number.allows(value), number.rule)
 
 
+RUN_NAME_RULE = (
+    "no / or \\, not . or .., no control characters "
+    "(the run folder is runs/NAME; --out picks another folder)"
+)
+
+
+def run_name_ok(name) -> bool:
+    """Whether ``name`` can only name a folder inside ``runs/`` (or ``sweeps/``): a non-empty
+    string without a separator (``/``, ``\\``), not ``.`` or ``..``, no control character."""
+    return (
+        isinstance(name, str)
+        and name not in ("", ".", "..")
+        and not any(c in "/\\" or ord(c) < 32 or ord(c) == 127 for c in name)
+    )
+
+
 def validate(config: Config) -> None:
     """Checks names against the registries and numbers against their ranges.
 
@@ -68,6 +84,8 @@ def validate(config: Config) -> None:
         config.ema,
         config.train,
     )
+    if not run_name_ok(config.name):
+        raise ConfigError(f"name = {show_value(config.name)} is a path, not a name: {RUN_NAME_RULE}")
     _choice("data.name", d.name, (*DATASETS, "file"))
     _choice("data.batching", d.batching, ("cyclic", "shuffle"))
     _choice("data.task", d.task, DATA_TASKS)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import sys
 import time
 import zipfile
@@ -47,6 +48,13 @@ from nnopt.outputs.serialize import csv_text, jsonable, write_bytes, write_json,
 INPUTS_FILE = "inputs.json"
 INPUTS_FORMAT = "nnopt-inputs-1"
 KEEP_CHECKPOINTS = 3  # the newest ones kept in a run folder
+# The files a run writes at the folder's top, in the order --overwrite removes them: the
+# summary first (it says the run is done), the config last (it says the folder is a run).
+RUN_FILES = ("summary.json", "history.csv", "steps.npz", INPUTS_FILE, "config.toml")
+RUN_FIGURES = ("loss", "learning_rate", "parameters", "boundary")  # plots.run_figures' stems
+CHECKPOINT_NAME = re.compile(r"step-(\d+)\.safetensors")
+EVENTS_PREFIX = "events.out.tfevents."  # TensorBoard's event files (run --tensorboard)
+STALE_TMP_SECONDS = 60.0  # a temporary file this old is left by a killed process
 
 
 # ---------------------------------------------------------------- the folder
@@ -56,7 +64,8 @@ def create_run_dir(path: Path, overwrite: bool = False) -> Path:
     """Creates a new run folder at ``path``, or ``path-2``, ``path-3`` ... if it is taken.
 
     ``os.mkdir`` either creates the folder or fails, so two runs started at once never
-    share one. With ``overwrite`` an existing folder is reused as is.
+    share one. With ``overwrite`` an existing folder is reused, cleared first of every file an
+    earlier run wrote there (:func:`clear_run`), so two runs never mix.
     """
     path = Path(path)
     try:
@@ -65,6 +74,7 @@ def create_run_dir(path: Path, overwrite: bool = False) -> Path:
             path.mkdir(exist_ok=True)
             if not os.access(path, os.W_OK):
                 raise RunDirError(f"the run folder {path} is not writable")
+            clear_run(path)
             return path
         for n in range(1, 10_000):
             candidate = path if n == 1 else path.with_name(f"{path.name}-{n}")
@@ -78,6 +88,79 @@ def create_run_dir(path: Path, overwrite: bool = False) -> Path:
     except OSError as exc:
         raise RunDirError(f"cannot create the run folder {path}: {exc.strerror}") from None
     raise RunDirError(f"cannot create the run folder {path}: too many folders with that name")
+
+
+def written_by_run(run_dir: Path) -> list[Path]:
+    """The files an nnopt run writes in its folder that are there, in the order to remove them:
+    the summary, the checkpoints (newest first), the records, the figures, TensorBoard's
+    event files, then ``config.toml``. Only nnopt's own names: anything else is the user's."""
+    run_dir = Path(run_dir)
+    top = [run_dir / name for name in RUN_FILES]
+    figures = [run_dir / f"{stem}.png" for stem in RUN_FIGURES]
+    try:
+        events = sorted(p for p in run_dir.iterdir() if p.name.startswith(EVENTS_PREFIX))
+    except OSError:
+        events = []
+    found = [top[0], *reversed(checkpoints(run_dir)), *top[1:-1], *figures, *events, top[-1]]
+    return [p for p in found if p.is_file() or p.is_symlink()]
+
+
+def clear_run(run_dir: Path) -> None:
+    """Removes what an earlier run left in ``run_dir`` (:func:`written_by_run`, and temporary
+    files of those names); every other file stays. A stop half-way leaves no config.toml
+    beside old files sooner than it leaves old checkpoints beside a new config.
+
+    Raises:
+      RunDirError: a file cannot be removed.
+    """
+    run_dir = Path(run_dir)
+    for path in [*written_by_run(run_dir), *stale_temporaries(run_dir, age=0.0)]:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            raise RunDirError(f"cannot clear {path} for --overwrite: {exc.strerror}") from None
+
+
+def stale_temporaries(run_dir: Path, age: float = STALE_TMP_SECONDS) -> list[Path]:
+    """Temporary files (``.NAME.XXXXXXXX.tmp``, see serialize.write_bytes) of the run's own
+    files in the folder and its ``checkpoints/``, older than ``age`` seconds: what a killed
+    process left (a live writer renames its file within moments)."""
+    run_dir = Path(run_dir)
+    own = (*RUN_FILES, *(f"{s}.png" for s in RUN_FIGURES))
+    now, found = time.time(), []
+    for folder, names in ((run_dir, own), (run_dir / "checkpoints", None)):
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            target = temporary_of(entry.name)
+            if target is None or not (
+                target in own if names else CHECKPOINT_NAME.fullmatch(target)
+            ):
+                continue
+            try:
+                if now - entry.stat(follow_symlinks=False).st_mtime >= age:
+                    found.append(Path(entry.path))
+            except OSError:
+                continue
+    return found
+
+
+def temporary_of(name: str) -> str | None:
+    """The file a temporary file's name is for (``.config.toml.k3j_x9q1.tmp`` -> ``config.toml``),
+    or None if the name is not one of :func:`~nnopt.outputs.serialize.write_bytes`'."""
+    match = re.fullmatch(r"\.(.+)\.[A-Za-z0-9_]{8}\.tmp", name)
+    return match.group(1) if match else None
+
+
+def remove_stale_temporaries(run_dir: Path) -> None:
+    """Removes :func:`stale_temporaries` (best effort: one that cannot go stays)."""
+    for path in stale_temporaries(run_dir):
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            pass
 
 
 def write_config(run_dir: Path, config: Config) -> None:
@@ -134,8 +217,9 @@ def checkpoint_path(run_dir: Path, step: int) -> Path:
 
 
 def checkpoint_step(path: Path) -> int:
-    """The step in a checkpoint's name ``step-00001000.safetensors``."""
-    return int(Path(path).stem.split("-", 1)[1])
+    """The step in a checkpoint's name ``step-00001000.safetensors`` (a number: past 8 digits
+    the names no longer sort as the steps do)."""
+    return int(CHECKPOINT_NAME.fullmatch(Path(path).name).group(1))
 
 
 def write_checkpoint(run_dir: Path, state, keep: int = KEEP_CHECKPOINTS) -> Path:
@@ -153,9 +237,10 @@ def write_checkpoint(run_dir: Path, state, keep: int = KEEP_CHECKPOINTS) -> Path
 
 
 def checkpoints(run_dir: Path) -> list[Path]:
-    """The run's checkpoints, oldest first (by step number)."""
+    """The run's checkpoints, oldest first (by step number, not by name); other files in the
+    folder (``step-00000900 (copy).safetensors``) are not checkpoints of the run."""
     found = (Path(run_dir) / "checkpoints").glob("step-*.safetensors")
-    return sorted((p for p in found if p.stem[5:].isdigit()), key=checkpoint_step)
+    return sorted((p for p in found if CHECKPOINT_NAME.fullmatch(p.name)), key=checkpoint_step)
 
 
 def find_checkpoint(run_dir: Path, which: str = "latest") -> Path:
@@ -242,7 +327,8 @@ def read_inputs(run_dir: Path) -> Inputs:
         return Inputs(columns, raw["task"], data.get("path", ""), data.get("sha256", ""))
     except FileNotFoundError:
         raise RunDirError(
-            f"{path} is missing: the run predates inputs.json; run it again to predict with it"
+            f"{path} is missing (the run stopped before writing it, or predates it): "
+            f"nnopt resume {Path(run_dir)} writes it"
         ) from None
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError):
         raise RunDirError(
@@ -290,12 +376,14 @@ def write_summary(run_dir: Path, payload: dict) -> None:
 
 def start_run_folder(training: Training, path: Path, overwrite: bool = False) -> Path:
     """Creates the run folder of a set-up training (``path``, or ``path-2`` ... when taken) and
-    writes its starting state, config and inputs, so ``resume`` can always go on from a
-    checkpoint, however early the run is stopped. Returns the folder."""
+    writes its starting state, inputs and config, in that order: a folder with a config.toml
+    always has a checkpoint to resume from and the inputs ``predict`` reads, however early the
+    run is stopped. Returns the folder."""
     run_dir = create_run_dir(path, overwrite)
+    remove_stale_temporaries(run_dir)
     write_checkpoint(run_dir, training.state)
-    write_config(run_dir, training.config)
     write_inputs(run_dir, training.config, training.dataset)
+    write_config(run_dir, training.config)
     return run_dir
 
 
@@ -328,7 +416,9 @@ def train_in_folder(
     values, the final checkpoint, ``summary.json`` and (``figures``) the PNG figures.
 
     ``on_chunk(training, updates)`` is called after every chunk (a progress bar). On Ctrl-C
-    or a diverged loss the progress so far is saved before the exception goes on.
+    or a diverged loss the progress so far is saved before the exception goes on. The final
+    checkpoint, which says the run is complete, is written after every record it completes
+    (history, per-step values, summary): a stop in between leaves a run ``resume`` finishes.
 
     Example (from a notebook)::
 
@@ -362,9 +452,11 @@ def train_in_folder(
         if events is not None:
             events.close()
     result = training.result()
-    save_progress(training, run_dir)
     payload = summary(result, run_dir)
+    write_history(run_dir, training.history)
+    write_steps(run_dir, training.history)
     write_summary(run_dir, payload)
+    write_checkpoint(run_dir, training.state)  # last: the one that says "complete"
     done = FolderRun(result, payload, run_dir)
     if figures:
         done.figures = save_run_figures(result, run_dir)
@@ -382,10 +474,12 @@ def resume_training(run_dir: Path) -> Training:
     """A Training set to the latest good checkpoint of a run folder, with its history so far.
 
     A checkpoint that fails its checksum is skipped (with a warning) for the one before it.
+    Temporary files a killed run left are removed, and a missing ``inputs.json`` is written.
     """
     run_dir = Path(run_dir)
     training = Training(read_run_config(run_dir))
     found = checkpoints(run_dir)
+    remove_stale_temporaries(run_dir)
     if not found:
         raise RunDirError(f"{run_dir} has no checkpoint to resume from")
     for path in reversed(found):
@@ -403,6 +497,8 @@ def resume_training(run_dir: Path) -> Training:
     if len(steps["loss"]) == step:
         history.add_steps(steps["loss"], steps["reg"], steps["lr"])
     training.restore(state, history)
+    if not (run_dir / INPUTS_FILE).is_file():  # stopped before it was written: predict needs it
+        write_inputs(run_dir, training.config, training.dataset)
     return training
 
 
