@@ -85,7 +85,9 @@ def validate(config: Config) -> None:
         config.train,
     )
     if not run_name_ok(config.name):
-        raise ConfigError(f"name = {show_value(config.name)} is a path, not a name: {RUN_NAME_RULE}")
+        raise ConfigError(
+            f"name = {show_value(config.name)} is a path, not a name: {RUN_NAME_RULE}"
+        )
     _choice("data.name", d.name, (*DATASETS, "file"))
     _choice("data.batching", d.batching, ("cyclic", "shuffle"))
     _choice("data.task", d.task, DATA_TASKS)
