@@ -207,3 +207,44 @@ def test_two_runs_started_at_once_never_share_a_folder(tmp_path, env):
     for folder in folders:  # each run wrote a whole, consistent folder of its own
         assert (tmp_path / folder / "summary.json").is_file()
         assert len((tmp_path / folder / "history.csv").read_text().splitlines()) == 42
+
+
+def test_sigterm_saves_like_ctrl_c_for_run_and_resume_and_exits_143(tmp_path, env, reference):
+    expected, _ = reference
+    for args in (["run", *RUN, "--out", "r"], ["resume", "r", "--quiet"]):
+        before = latest_step(tmp_path / "r")
+        proc = nnopt(args, env, tmp_path)
+        # Training is under way: a checkpoint past the one it started from (and not the last).
+        wait_for(lambda b=before: latest_step(tmp_path / "r") >= max(b, 0) + 600)
+        os.kill(proc.pid, signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+        if proc.returncode == 0:
+            pytest.skip("the run finished before SIGTERM arrived")
+        assert proc.returncode == 143, err
+        assert "terminated (SIGTERM) at step" in err and "Traceback" not in err
+        stopped = int(err.split("at step ")[1].split(";")[0])
+        # Saved at the step it stopped at, not only at the last periodic checkpoint.
+        assert latest_step(tmp_path / "r") == stopped, err
+        assert len((tmp_path / "r/history.csv").read_text().splitlines()) >= 1 + stopped // 300
+    proc = nnopt(["resume", "r", "--quiet"], env, tmp_path)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    got = final_state(tmp_path / "r")
+    for name in expected:
+        np.testing.assert_array_equal(got[name], expected[name], err_msg=name)
+
+
+def test_sigterm_stops_a_sweep_like_ctrl_c_and_exits_143(tmp_path, env):
+    sweep = ["sweep", "circle-l2", "--grid", "train.steps=200,100000000", "--grid",
+             "optimizer.learning_rate=1e-3,1e-2,3e-2,0.1", "--seeds", "2",
+             "--set", "train.log_every=100", "--out", "s"]  # fmt: skip
+    proc = nnopt(sweep, env, tmp_path)
+    points = tmp_path / "s" / "points"
+    wait_for(lambda: len(list(points.glob("*.json"))) >= 8)
+    time.sleep(1.0)  # the long group's shards are training
+    os.kill(proc.pid, signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    assert "terminated (SIGTERM); 8 of 16 configurations are saved" in err
+    assert "Traceback" not in err
+    assert len(list(points.glob("*.json"))) == 8

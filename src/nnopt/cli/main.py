@@ -4,7 +4,8 @@ Each sub-command lives in its own module of this package, listed in :data:`COMMA
 ``register(subparsers)`` adding its parser (``set_defaults(fn=...)``). Their module-level
 imports stay light, so ``nnopt --help`` and a bad argument answer without loading JAX.
 :func:`main` turns every :class:`~nnopt.errors.NnoptError` into one line on stderr with exit
-code 2 (1 for a run that diverged, 130 for Ctrl-C).
+code 2 (1 for a run that diverged, 130 for Ctrl-C, 143 for SIGTERM, which the training
+commands handle as Ctrl-C: see :func:`sigterm_as_ctrl_c`).
 """
 
 from __future__ import annotations
@@ -13,14 +14,18 @@ import argparse
 import atexit
 import importlib
 import os
+import signal
 import sys
+import threading
 import time
+from contextlib import contextmanager
 
 START = time.perf_counter()  # process start, as near as Python lets us see it
 
 from nnopt.errors import DivergenceError, NnoptError  # noqa: E402 (after the clock starts)
 
 EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_INTERRUPTED = 2, 1, 130
+EXIT_TERMINATED = 128 + signal.SIGTERM  # 143, as a shell reports a process SIGTERM ended
 
 # The sub-commands' modules, in the order --help lists them.
 COMMANDS = (
@@ -75,6 +80,35 @@ def start_cache(args) -> None:
     use_persistent_cache(not getattr(args, "no_cache", False))
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C would be: what catches Ctrl-C (and saves) catches it."""
+
+
+@contextmanager
+def sigterm_as_ctrl_c():
+    """Within the block, SIGTERM (``kill``, a scheduler's stop, a container's shutdown) raises
+    :class:`Terminated` in the main thread as Ctrl-C raises KeyboardInterrupt, so a run saves
+    its progress before it ends; a second SIGTERM while it saves is ignored."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def interrupted_code(stop: BaseException | None) -> int:
+    """143 for a stop SIGTERM caused (see :class:`Terminated`), else 130 (Ctrl-C)."""
+    return EXIT_TERMINATED if isinstance(stop, Terminated) else EXIT_INTERRUPTED
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
@@ -88,9 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     except NnoptError as exc:
         print(f"nnopt: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         print("nnopt: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return interrupted_code(stop)
 
 
 def entry(argv: list[str] | None = None) -> None:

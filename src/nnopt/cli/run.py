@@ -12,10 +12,10 @@ import sys
 import time
 from pathlib import Path
 
-from nnopt.cli.main import START, add_cache_flag, start_cache
+from nnopt.cli.main import START, add_cache_flag, interrupted_code, sigterm_as_ctrl_c, start_cache
 from nnopt.errors import DivergenceError, NnoptError
 
-EXIT_DIVERGED, EXIT_INTERRUPTED = 1, 130
+EXIT_DIVERGED = 1
 
 
 def _add_output_flags(p) -> None:
@@ -149,15 +149,17 @@ def _train(training, run_dir: Path, args, clock: Phases) -> int:
         last_chunk[0] = time.perf_counter()
 
     try:
-        done = train_in_folder(training, run_dir, on_chunk, args.tensorboard, figures=False)
-    except KeyboardInterrupt:
+        with sigterm_as_ctrl_c():
+            done = train_in_folder(training, run_dir, on_chunk, args.tensorboard, figures=False)
+    except KeyboardInterrupt as stop:
         bar.close()
+        how = "terminated (SIGTERM)" if interrupted_code(stop) != 130 else "interrupted"
         print(
-            f"nnopt: interrupted at step {training.step}; the run is saved in {run_dir}. "
+            f"nnopt: {how} at step {training.step}; the run is saved in {run_dir}. "
             f"Continue it with: nnopt resume {run_dir}",
             file=sys.stderr,
         )
-        return EXIT_INTERRUPTED
+        return interrupted_code(stop)
     except DivergenceError as exc:
         bar.close()
         print(

@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from nnopt.cli.main import add_cache_flag, start_cache
+from nnopt.cli.main import add_cache_flag, interrupted_code, sigterm_as_ctrl_c, start_cache
 from nnopt.cli.run import say_notices
 from nnopt.errors import NnoptError
 
@@ -92,19 +92,22 @@ def cmd_sweep(args) -> int:
                    leave=False)  # fmt: skip
 
     try:
-        done = run_sweep(
-            base, sweep, out, label, args.backend, args.address, args.threshold,
-            on_start=on_start, on_progress=lambda updates: bar.update(updates),
-        )  # fmt: skip
+        with sigterm_as_ctrl_c():
+            done = run_sweep(
+                base, sweep, out, label, args.backend, args.address, args.threshold,
+                on_start=on_start, on_progress=lambda updates: bar.update(updates),
+            )  # fmt: skip
     except SweepInterrupted as stop:
         if bar is not None:
             bar.close()
+        code = interrupted_code(stop.__cause__)
         print(
-            f"nnopt: interrupted; {stop.done} of {stop.total} configurations are saved in "
-            f"{stop.out}. Run the same command again to finish the rest.",
+            f"nnopt: {'terminated (SIGTERM)' if code != 130 else 'interrupted'}; {stop.done} of "
+            f"{stop.total} configurations are saved in {stop.out}. Run the same command again "
+            "to finish the rest.",
             file=sys.stderr,
         )
-        return 130
+        return code
     bar.close()
     summary = done.summary
     if not quiet or args.json:

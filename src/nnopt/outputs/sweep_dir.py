@@ -381,8 +381,8 @@ def run_sweep(
         else:
             at_once = sweep_run.groups_at_once(todo)
             sweep_run.run_groups(todo, keep, on_chunk=progress, at_once=at_once)
-    except KeyboardInterrupt:
-        raise SweepInterrupted(out, len(results), len(points)) from None
+    except KeyboardInterrupt as stop:  # the cause says which stop (Ctrl-C, or SIGTERM as one)
+        raise SweepInterrupted(out, len(results), len(points)) from stop
     ordered = [results[p.index] for p in points]
     table, threshold = result_table(ordered, threshold)
     write_table(out, table)

@@ -10,7 +10,9 @@ nnopt joins that cluster, whose workers need nnopt installed.
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import threading
 from collections.abc import Callable
 
 from nnopt.config import config_from_dict, config_to_dict
@@ -56,6 +58,14 @@ def _is_loopback(address: str) -> bool:
     return host in ("localhost", "::1", "[::1]") or host.startswith("127.")
 
 
+def _give_back_sigterm(previous) -> None:
+    """Puts back the SIGTERM handler ray.init replaced (with one that exits at once, and its
+    core's, which prints a C++ stack): the caller's own handling of SIGTERM (save, then end)
+    stays in force."""
+    if previous is not None and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run_on_ray(
     groups: list[list[Point]],
     address: str | None,
@@ -75,6 +85,7 @@ def run_on_ray(
     except ImportError:
         raise NnoptError("the ray backend needs Ray: pip install 'nnopt[ray]'") from None
     started_here = not ray.is_initialized()
+    previous = signal.getsignal(signal.SIGTERM)
     if started_here:
         if address:
             kwargs = {"address": address}
@@ -87,6 +98,7 @@ def run_on_ray(
                 "object_store_memory": 256 * 2**20,
             }
         ray.init(include_dashboard=False, log_to_driver=False, logging_level="ERROR", **kwargs)
+        _give_back_sigterm(previous)
     try:
         task = ray.remote(run_payload)
         pending = [task.remote(_payload(group)) for group in groups]
