@@ -234,3 +234,47 @@ def test_a_config_files_path_name_is_refused_for_run_and_sweep(capsys, tmp_path)
 def test_a_plain_name_with_dots_and_spaces_is_a_name(capsys, tmp_path):
     code, out, _ = run_cli(capsys, "run", *FAST, "--set", "name=my run.v2", "--json")
     assert code == 0 and last_json(out)["run_dir"] == "runs/my run.v2"
+
+
+# ---------------------------------------------------------------- resuming an edited config
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field"),
+    [
+        ('activation = "relu"', 'activation = "tanh"', "model.activation = 'tanh'"),
+        ('name = "circle"', 'name = "xor"', "data.name = 'xor'"),
+        ('name = "adam"', 'name = "adamw"', "optimizer.name = 'adamw'"),
+        ("seed = 0", "seed = 1", "train.seed = 1"),
+    ],
+)
+def test_resume_refuses_an_edit_that_changes_the_experiment(capsys, tmp_path, old, new, field):
+    args = ["circle", "--set", "train.steps=40", "--set", "train.checkpoint_every=20", "--out", "r"]
+    assert run_cli(capsys, "run", *args, "--quiet", "--no-figures")[0] == 0
+    _edit(tmp_path / "r/config.toml", "steps = 40", "steps = 60")
+    _edit(tmp_path / "r/config.toml", old, new)
+    before = {p.name: p.read_bytes() for p in (tmp_path / "r").rglob("*") if p.is_file()}
+    code, out, err = run_cli(capsys, "resume", "r", "--quiet", "--no-figures")
+    assert code == 2 and out == "" and err.count("\n") == 1, err
+    assert err.startswith(f"nnopt: error: {field} differs from the run's ")
+    assert "train this one as a new run" in err
+    after = {p.name: p.read_bytes() for p in (tmp_path / "r").rglob("*") if p.is_file()}
+    assert after == before  # nothing written, nothing lost
+
+
+def test_resume_goes_on_with_an_edited_rate_and_more_steps(capsys, tmp_path):
+    args = ["gd-rate-0.2", "--set", "train.steps=20", "--out", "r", "--quiet", "--no-figures"]
+    assert run_cli(capsys, "run", *args)[0] == 0
+    _edit(tmp_path / "r/config.toml", "steps = 20", "steps = 40")
+    _edit(tmp_path / "r/config.toml", "learning_rate = 0.2", "learning_rate = 0.1")
+    code, out, err = run_cli(capsys, "resume", "r", "--json", "--no-figures")
+    assert code == 0, err
+    # w - (-1) shrinks by 1 - 2 * 0.2 for 20 steps, then by 1 - 2 * 0.1 (the new rate) for 20.
+    assert last_json(out)["params"]["w"] == pytest.approx(-1 + 6 * 0.6**20 * 0.8**20, rel=1e-4)
+    assert last_json(out)["learning_rate"] == pytest.approx(0.1)

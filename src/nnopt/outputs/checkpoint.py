@@ -46,6 +46,24 @@ def save_checkpoint(path: Path, state, metadata: dict[str, str] | None = None) -
     write_bytes(Path(path), save(arrays, metadata=meta))
 
 
+def checkpoint_metadata(path: Path) -> dict[str, str]:
+    """The metadata of a checkpoint (format, checksum, step, the config it recorded), read
+    from its header without its arrays.
+
+    Raises:
+      CheckpointError: the file is missing or not a safetensors file.
+    """
+    from safetensors import safe_open
+
+    try:
+        with safe_open(Path(path), "np") as f:
+            return f.metadata() or {}
+    except FileNotFoundError:
+        raise CheckpointError(f"checkpoint {path} does not exist") from None
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"checkpoint {path} cannot be read ({exc})") from None
+
+
 def load_checkpoint(path: Path, template):
     """Loads a state saved by :func:`save_checkpoint` into the shape of ``template``.
 

@@ -27,6 +27,7 @@ import tomli_w
 
 from nnopt.config import Config, config_to_dict
 from nnopt.config.presets import read_run_config
+from nnopt.config.resume import check_resume_config
 from nnopt.core.data import Columns, Dataset, columns_of
 from nnopt.engine.restore import (
     Evaluation,
@@ -42,7 +43,7 @@ from nnopt.engine.restore import (
 from nnopt.engine.setup import build_dataset
 from nnopt.engine.training import History, Training, TrainResult
 from nnopt.errors import CheckpointError, DivergenceError, RunDirError
-from nnopt.outputs.checkpoint import load_checkpoint, save_checkpoint
+from nnopt.outputs.checkpoint import checkpoint_metadata, load_checkpoint, save_checkpoint
 from nnopt.outputs.serialize import csv_text, jsonable, write_bytes, write_json, write_text
 
 INPUTS_FILE = "inputs.json"
@@ -222,15 +223,22 @@ def checkpoint_step(path: Path) -> int:
     return int(CHECKPOINT_NAME.fullmatch(Path(path).name).group(1))
 
 
-def write_checkpoint(run_dir: Path, state, keep: int = KEEP_CHECKPOINTS) -> Path:
-    """Saves the state as ``checkpoints/step-N.safetensors``, keeping the newest ``keep``."""
+def write_checkpoint(
+    run_dir: Path, state, keep: int = KEEP_CHECKPOINTS, config: Config | None = None
+) -> Path:
+    """Saves the state as ``checkpoints/step-N.safetensors``, keeping the newest ``keep``; the
+    config it was trained under goes into the metadata (resume checks an edited config.toml
+    against it)."""
     folder = Path(run_dir) / "checkpoints"
     path = checkpoint_path(run_dir, int(state.step))
     try:
         folder.mkdir(exist_ok=True)
     except OSError as exc:
         raise RunDirError(f"cannot write the checkpoint {path}: {exc.strerror}") from None
-    save_checkpoint(path, state, {"step": str(int(state.step))})
+    meta = {"step": str(int(state.step))}
+    if config is not None:
+        meta["config"] = json.dumps(config_to_dict(config), sort_keys=True)
+    save_checkpoint(path, state, meta)
     for old in checkpoints(run_dir)[:-keep]:
         old.unlink(missing_ok=True)
     return path
@@ -381,7 +389,7 @@ def start_run_folder(training: Training, path: Path, overwrite: bool = False) ->
     run is stopped. Returns the folder."""
     run_dir = create_run_dir(path, overwrite)
     remove_stale_temporaries(run_dir)
-    write_checkpoint(run_dir, training.state)
+    write_checkpoint(run_dir, training.state, config=training.config)
     write_inputs(run_dir, training.config, training.dataset)
     write_config(run_dir, training.config)
     return run_dir
@@ -391,7 +399,7 @@ def save_progress(training: Training, run_dir: Path) -> None:
     """The history so far, then the checkpoint of the current state."""
     write_history(run_dir, training.history)
     write_steps(run_dir, training.history)
-    write_checkpoint(run_dir, training.state)
+    write_checkpoint(run_dir, training.state, config=training.config)
 
 
 @dataclass
@@ -456,7 +464,7 @@ def train_in_folder(
     write_history(run_dir, training.history)
     write_steps(run_dir, training.history)
     write_summary(run_dir, payload)
-    write_checkpoint(run_dir, training.state)  # last: the one that says "complete"
+    write_checkpoint(run_dir, training.state, config=training.config)  # last: says "complete"
     done = FolderRun(result, payload, run_dir)
     if figures:
         done.figures = save_run_figures(result, run_dir)
@@ -470,10 +478,22 @@ def save_run_figures(result: TrainResult, run_dir: Path) -> list[Path]:
     return save(result, run_dir)
 
 
+def saved_config(text: str, path: Path) -> Config:
+    """The config a checkpoint's metadata recorded (resolved)."""
+    from nnopt.config import config_from_dict, resolve
+
+    try:
+        return resolve(config_from_dict(json.loads(text), f"the config recorded in {path}"))
+    except (ValueError, TypeError, AttributeError):
+        raise CheckpointError(f"checkpoint {path} is corrupted (its config)") from None
+
+
 def resume_training(run_dir: Path) -> Training:
     """A Training set to the latest good checkpoint of a run folder, with its history so far.
 
     A checkpoint that fails its checksum is skipped (with a warning) for the one before it.
+    An edited ``config.toml`` may change what :data:`~nnopt.config.resume.RESUME_MAY_CHANGE`
+    lists (the rate, more steps ...), checked against the config the checkpoint recorded.
     Temporary files a killed run left are removed, and a missing ``inputs.json`` is written.
     """
     run_dir = Path(run_dir)
@@ -484,6 +504,11 @@ def resume_training(run_dir: Path) -> Training:
         raise RunDirError(f"{run_dir} has no checkpoint to resume from")
     for path in reversed(found):
         try:
+            meta = checkpoint_metadata(path)
+            if "config" in meta:  # (older checkpoints record none) the edits, before loading
+                check_resume_config(
+                    saved_config(meta["config"], path), training.config, int(meta["step"])
+                )
             state, _ = load_checkpoint(path, training.state)
             break
         except CheckpointError as exc:
@@ -497,6 +522,7 @@ def resume_training(run_dir: Path) -> Training:
     if len(steps["loss"]) == step:
         history.add_steps(steps["loss"], steps["reg"], steps["lr"])
     training.restore(state, history)
+    training.retune(training.config)  # the state holds the saved numbers: a new rate counts
     if not (run_dir / INPUTS_FILE).is_file():  # stopped before it was written: predict needs it
         write_inputs(run_dir, training.config, training.dataset)
     return training
