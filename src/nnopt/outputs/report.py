@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import html
 import json
-import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -797,9 +797,9 @@ def check_writable(out: Path) -> None:
     """Creates the report folder if needed and proves it writable, before anything trains."""
     try:
         (out / "figures").mkdir(parents=True, exist_ok=True)
-        probe = out / f".nnopt-write-test-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
+        # A new file of a random name (O_EXCL): never one planted there, never a link followed.
+        with tempfile.TemporaryFile(dir=out):
+            pass
     except OSError as exc:
         raise RunDirError(f"cannot write the report to {out}: {exc.strerror or exc}") from None
 

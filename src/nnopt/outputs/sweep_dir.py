@@ -24,7 +24,14 @@ from nnopt.engine.sweep.grid import Point, grid_points, point_key
 from nnopt.engine.sweep.results import PointResult, result_table
 from nnopt.errors import RunDirError
 from nnopt.outputs.run_dir import create_run_dir
-from nnopt.outputs.serialize import csv_text, jsonable, write_figure, write_json, write_text
+from nnopt.outputs.serialize import (
+    csv_text,
+    jsonable,
+    write_bytes,
+    write_figure,
+    write_json,
+    write_text,
+)
 
 HISTORY_COLUMNS = (
     "step", "lr", "batch_loss", "train_loss", "train_reg", "train_total", "train_accuracy",
@@ -89,10 +96,9 @@ def write_table(out: Path, table: list[dict]) -> None:
         for k in columns:
             v = row.get(k)
             columns[k].append(json.dumps(list(v)) if isinstance(v, (list, tuple)) else v)
-    try:
-        pq.write_table(pa.table(columns), out / "results.parquet")
-    except OSError as exc:
-        raise RunDirError(f"cannot write {out / 'results.parquet'}: {exc}") from None
+    buf = pa.BufferOutputStream()  # then written as every file is (serialize.write_bytes)
+    pq.write_table(pa.table(columns), buf)
+    write_bytes(out / "results.parquet", buf.getvalue().to_pybytes())
 
 
 def write_histories(out: Path, results: list[PointResult]) -> None:
