@@ -248,3 +248,73 @@ def test_sigterm_stops_a_sweep_like_ctrl_c_and_exits_143(tmp_path, env):
     assert "terminated (SIGTERM); 8 of 16 configurations are saved" in err
     assert "Traceback" not in err
     assert len(list(points.glob("*.json"))) == 8
+
+
+# ---------------------------------------------------------------- a kill at a chosen moment
+
+# Runs nnopt with one library function replaced by one that SIGKILLs the process at the
+# moment named (a real kill, at an exact place instead of a random one).
+KILL_AT = """
+import os, signal, sys
+import {module} as m
+real = m.{name}
+def killing(*args, **kw):
+    if {condition}:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(*args, **kw)
+m.{name} = killing
+from nnopt.cli.main import entry
+entry(sys.argv[1:])
+"""
+
+SHORT_RUN = ["circle-modular", "--set", "train.steps=1200", "--set", "train.log_every=100",
+             "--set", "train.checkpoint_every=300", "--quiet"]  # fmt: skip
+
+
+def nnopt_killed_at(args, env, cwd, module, name, condition):
+    code = KILL_AT.format(module=module, name=name, condition=condition)
+    return subprocess.run([sys.executable, "-c", code, *args], env=env, cwd=cwd,
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+
+
+def run_records(folder: Path) -> dict[str, bytes]:
+    """The files of a run folder that must match an uninterrupted run's (the summary without
+    its folder name)."""
+    out = {n: (folder / n).read_bytes() for n in ("history.csv", "steps.npz")}
+    summary = json.loads((folder / "summary.json").read_text())
+    summary.pop("run_dir")
+    out["summary"] = json.dumps(summary).encode()
+    out |= {k: v.tobytes() for k, v in load_file(checkpoints(folder)[-1]).items()}
+    return out
+
+
+@pytest.mark.parametrize(
+    ("module", "name", "condition"),
+    [
+        # the end: history.csv written, steps.npz not yet
+        ("nnopt.outputs.run_dir", "write_steps", "args[1].rows[-1]['step'] == 1200"),
+        # summary.json written, the final checkpoint not yet
+        ("nnopt.outputs.run_dir", "write_checkpoint", "int(args[1].step) == 1200"),
+        # the final checkpoint written, the figures not yet
+        ("nnopt.outputs.run_dir", "save_run_figures", "True"),
+        # a periodic checkpoint's history written, its checkpoint not yet
+        ("nnopt.outputs.run_dir", "write_checkpoint", "int(args[1].step) == 600"),
+    ],
+)
+def test_a_kill_between_the_last_records_then_resume_is_bit_identical(
+    tmp_path, env, module, name, condition
+):
+    ref = subprocess.run([sys.executable, "-m", "nnopt.cli.main", "run", *SHORT_RUN, "--out",
+                          "ref"], env=env, cwd=tmp_path, capture_output=True, text=True)  # fmt: skip
+    assert ref.returncode == 0, ref.stderr
+    killed = nnopt_killed_at(["run", *SHORT_RUN, "--out", "r"], env, tmp_path, module, name,
+                             condition)  # fmt: skip
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    resumed = subprocess.run([sys.executable, "-m", "nnopt.cli.main", "resume", "r", "--quiet"],
+                             env=env, cwd=tmp_path, capture_output=True, text=True)  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    assert "Traceback" not in resumed.stderr
+    assert run_records(tmp_path / "r") == run_records(tmp_path / "ref")
+    assert sorted(p.name for p in (tmp_path / "r").glob("*.png")) == sorted(
+        p.name for p in (tmp_path / "ref").glob("*.png")
+    )

@@ -52,14 +52,16 @@ def changed_fields(saved: Config, edited: Config) -> list[tuple[str, object, obj
     return [(k, old, new) for k, old, new in out if old != new]
 
 
-def check_resume_config(saved: Config, edited: Config, steps_done: int) -> None:
-    """Whether a run trained under ``saved`` (up to ``steps_done``) may go on under ``edited``.
+def check_resume_config(saved: Config, edited: Config, steps_done: int) -> list[str]:
+    """Whether a run trained under ``saved`` (up to ``steps_done``) may go on under ``edited``;
+    returns the fields that changed (all of them allowed).
 
     Raises:
       ConfigError: the first field that differs and may not (named, with both values), or
         ``train.steps`` below the steps done.
     """
-    for field, old, new in changed_fields(saved, edited):
+    changes = changed_fields(saved, edited)
+    for field, old, new in changes:
         if field not in RESUME_MAY_CHANGE:
             raise ConfigError(
                 f"{field} = {show_value(new)} differs from the run's {show_value(old)}: "
@@ -70,3 +72,4 @@ def check_resume_config(saved: Config, edited: Config, steps_done: int) -> None:
             f"train.steps = {edited.train.steps} is below the {steps_done} steps the run has "
             "done: resuming may only add steps"
         )
+    return [field for field, _, _ in changes]

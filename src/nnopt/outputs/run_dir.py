@@ -505,8 +505,9 @@ def resume_training(run_dir: Path) -> Training:
     for path in reversed(found):
         try:
             meta = checkpoint_metadata(path)
+            edits = []
             if "config" in meta:  # (older checkpoints record none) the edits, before loading
-                check_resume_config(
+                edits = check_resume_config(
                     saved_config(meta["config"], path), training.config, int(meta["step"])
                 )
             state, _ = load_checkpoint(path, training.state)
@@ -522,7 +523,8 @@ def resume_training(run_dir: Path) -> Training:
     if len(steps["loss"]) == step:
         history.add_steps(steps["loss"], steps["reg"], steps["lr"])
     training.restore(state, history)
-    training.retune(training.config)  # the state holds the saved numbers: a new rate counts
+    if edits:  # the state holds the numbers it was trained with: the edited ones count
+        training.retune(training.config)
     if not (run_dir / INPUTS_FILE).is_file():  # stopped before it was written: predict needs it
         write_inputs(run_dir, training.config, training.dataset)
     return training
