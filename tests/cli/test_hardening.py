@@ -318,3 +318,68 @@ def test_a_kill_between_the_last_records_then_resume_is_bit_identical(
     assert sorted(p.name for p in (tmp_path / "r").glob("*.png")) == sorted(
         p.name for p in (tmp_path / "ref").glob("*.png")
     )
+
+
+# ---------------------------------------------------------------- sweeps killed at random
+
+# Four groups (one per train.steps) of four configurations: the points are saved group by
+# group, so kills land before, between and after the groups and while the tables are written.
+SWEEP = ["sweep", "circle-l2", "--grid", "train.steps=2000,4000,6000,8000", "--grid",
+         "optimizer.learning_rate=1e-3,1e-2", "--seeds", "2", "--set", "train.log_every=250",
+         "--quiet"]  # fmt: skip
+SWEEP_KILLS = 20
+
+
+def sweep_records(folder: Path) -> dict[str, bytes]:
+    names = ["results.csv", "histories.csv"] + sorted(
+        f"points/{p.name}" for p in (folder / "points").glob("*.json")
+    )
+    return {n: (folder / n).read_bytes() for n in names}
+
+
+def reached(out: Path, stage, proc) -> bool:
+    """The process ended, or the sweep in ``out`` got to ``stage``: started, so many points
+    saved, or its results table written (the figures come after)."""
+    if proc.poll() is not None or stage == "start":
+        return True
+    if stage == "results":
+        return (out / "results.csv").exists()
+    points = out / "points"
+    return points.is_dir() and len(list(points.glob("*.json"))) >= stage
+
+
+def test_sigkill_a_sweep_at_random_moments_then_rerun_is_bit_identical(tmp_path, env):
+    ref = nnopt([*SWEEP, "--out", "ref"], env, tmp_path)
+    _, err = ref.communicate(timeout=600)
+    assert ref.returncode == 0, err
+    expected = sweep_records(tmp_path / "ref")
+    assert len(expected) == 2 + 16
+    rng = random.Random(20261202)
+    kills, saved_at_kill, n = 0, [], 0
+    while kills < SWEEP_KILLS:
+        out = tmp_path / f"s{n}"
+        points = out / "points"
+
+        for _ in range(4):  # up to four kills in one sweep folder, then it finishes
+            proc = nnopt([*SWEEP, "--out", out.name], env, tmp_path)
+            stage = rng.choice(["start", 0, 4, 8, 12, 16, "results"])
+            wait_for(lambda o=out, s=stage, p=proc: reached(o, s, p))
+            time.sleep(rng.uniform(0.0, 0.5 if stage == "start" else 0.2))
+            if proc.poll() is not None:
+                proc.communicate()
+                assert proc.returncode == 0
+                break
+            proc.send_signal(signal.SIGKILL)
+            proc.communicate(timeout=60)
+            kills += 1
+            saved_at_kill.append(len(list(points.glob("*.json"))) if points.is_dir() else -1)
+            if kills >= SWEEP_KILLS:
+                break
+        proc = nnopt([*SWEEP, "--out", out.name], env, tmp_path)
+        _, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0 and "Traceback" not in err, err
+        assert not (tmp_path / f"{out.name}-2").exists()  # resumed there, not a new folder
+        assert sweep_records(out) == expected
+        n += 1
+    # The kills landed at many different stages of the sweeps.
+    assert len(set(saved_at_kill)) >= 4, saved_at_kill

@@ -233,3 +233,40 @@ def test_unreachable_ray_address_is_a_clear_error(capsys, in_tmp):
     code, _, err = run_cli(capsys, "sweep", "circle-l2", "--seeds", "2", "--backend", "ray",
                            "--address", f"127.0.0.1:{_free_port()}")  # fmt: skip
     assert code == 2 and "--address 127.0.0.1:" in err and "no Ray cluster answers there" in err
+
+
+# ------------------------------------------------------------------ resumed, bit-identical
+
+
+def _point_results(folder) -> dict[str, dict]:
+    """Each configuration's saved result by its key, without its place in the sweep."""
+    out = {}
+    for path in (folder / "points").glob("*.json"):
+        raw = json.loads(path.read_text())
+        raw.pop("index")
+        out[path.name] = raw
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("wide", [False, True], ids=["lanes", "vmap"])
+def test_a_configurations_result_does_not_depend_on_its_companions(capsys, in_tmp, wide):
+    sets = ["--set", "train.steps=200", "--set", "train.log_every=50"]
+    sets += ["--set", "model.layers=[2, 32, 32, 1]"] if wide else []
+    grid = ["--grid", "optimizer.learning_rate=1e-3,3e-3,1e-2"]
+    sweep = ["sweep", "circle-l2", *sets, *grid, "--seeds", "3", "--quiet"]
+    assert run_cli(capsys, *sweep, "--out", "full")[0] == 0
+    files = {n: (in_tmp / "full" / n).read_bytes() for n in ("results.csv", "histories.csv")}
+    # Single results deleted (one from each shard of the vmap width), then the sweep again.
+    for name in sorted(os.listdir(in_tmp / "full/points"))[1:9:3]:
+        (in_tmp / "full/points" / name).unlink()
+    code, _, err = run_cli(capsys, *sweep, "--out", "full")
+    assert code == 0 and "resuming" not in err  # --quiet
+    for name, data in files.items():
+        assert (in_tmp / "full" / name).read_bytes() == data, name
+    # A subset of the grid trained on its own: each configuration exactly as in the full one.
+    subset = ["sweep", "circle-l2", *sets, "--grid", "optimizer.learning_rate=1e-2", "--seeds",
+              "2", "--quiet", "--out", "part"]  # fmt: skip
+    assert run_cli(capsys, *subset)[0] == 0
+    part, full = _point_results(in_tmp / "part"), _point_results(in_tmp / "full")
+    assert len(part) == 2 and all(full[name] == result for name, result in part.items())
