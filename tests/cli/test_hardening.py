@@ -383,3 +383,20 @@ def test_sigkill_a_sweep_at_random_moments_then_rerun_is_bit_identical(tmp_path,
         n += 1
     # The kills landed at many different stages of the sweeps.
     assert len(set(saved_at_kill)) >= 4, saved_at_kill
+
+
+def test_sigterm_stops_a_sweep_on_ray_like_ctrl_c(tmp_path, env):
+    from tests.cli.test_sweep import RAY_ENV
+
+    sweep = ["sweep", "circle-l2", "--grid", "train.steps=200,100000000", "--grid",
+             "optimizer.learning_rate=1e-3,1e-2", "--set", "train.log_every=100", "--out", "s",
+             "--backend", "ray"]  # fmt: skip
+    proc = nnopt(sweep, {**env, **RAY_ENV}, tmp_path)
+    points = tmp_path / "s" / "points"
+    wait_for(lambda: len(list(points.glob("*.json"))) >= 2 or proc.poll() is not None, 300)
+    time.sleep(1.0)  # the long group's task is training
+    os.kill(proc.pid, signal.SIGTERM)
+    _, err = proc.communicate(timeout=180)
+    assert proc.returncode == 143, err
+    assert "terminated (SIGTERM); 2 of 4 configurations are saved" in err
+    assert "Traceback" not in err and "*** SIGTERM received" not in err

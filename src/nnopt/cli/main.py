@@ -84,22 +84,37 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised where Ctrl-C would be: what catches Ctrl-C (and saves) catches it."""
 
 
+class Stops:
+    """What :func:`sigterm_as_ctrl_c` saw: whether SIGTERM arrived (the exception it raised
+    may come back as a plain KeyboardInterrupt from code that catches and re-raises, as
+    Ray's waiting does)."""
+
+    terminated = False
+
+    def code(self, stop: BaseException | None = None) -> int:
+        """143 if SIGTERM stopped the command, else 130 (Ctrl-C)."""
+        return interrupted_code(stop) if not self.terminated else EXIT_TERMINATED
+
+
 @contextmanager
 def sigterm_as_ctrl_c():
     """Within the block, SIGTERM (``kill``, a scheduler's stop, a container's shutdown) raises
     :class:`Terminated` in the main thread as Ctrl-C raises KeyboardInterrupt, so a run saves
-    its progress before it ends; a second SIGTERM while it saves is ignored."""
+    its progress before it ends; a second SIGTERM while it saves is ignored. Yields a
+    :class:`Stops`."""
+    stops = Stops()
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield stops
         return
 
     def handler(signum, frame):
+        stops.terminated = True
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         raise Terminated()
 
     previous = signal.signal(signal.SIGTERM, handler)
     try:
-        yield
+        yield stops
     finally:
         signal.signal(signal.SIGTERM, previous)
 

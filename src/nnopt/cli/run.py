@@ -12,7 +12,14 @@ import sys
 import time
 from pathlib import Path
 
-from nnopt.cli.main import START, add_cache_flag, interrupted_code, sigterm_as_ctrl_c, start_cache
+from nnopt.cli.main import (
+    EXIT_TERMINATED,
+    START,
+    Stops,
+    add_cache_flag,
+    sigterm_as_ctrl_c,
+    start_cache,
+)
 from nnopt.errors import DivergenceError, NnoptError
 
 EXIT_DIVERGED = 1
@@ -148,18 +155,20 @@ def _train(training, run_dir: Path, args, clock: Phases) -> int:
         bar.set_postfix(loss=_fmt(row["train_loss"]), lr=_fmt(row["lr"]), refresh=False)
         last_chunk[0] = time.perf_counter()
 
+    stops = Stops()
     try:
-        with sigterm_as_ctrl_c():
+        with sigterm_as_ctrl_c() as stops:
             done = train_in_folder(training, run_dir, on_chunk, args.tensorboard, figures=False)
     except KeyboardInterrupt as stop:
         bar.close()
-        how = "terminated (SIGTERM)" if interrupted_code(stop) != 130 else "interrupted"
+        code = stops.code(stop)
+        how = "terminated (SIGTERM)" if code == EXIT_TERMINATED else "interrupted"
         print(
             f"nnopt: {how} at step {training.step}; the run is saved in {run_dir}. "
             f"Continue it with: nnopt resume {run_dir}",
             file=sys.stderr,
         )
-        return interrupted_code(stop)
+        return code
     except DivergenceError as exc:
         bar.close()
         print(

@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from nnopt.cli.main import add_cache_flag, interrupted_code, sigterm_as_ctrl_c, start_cache
+from nnopt.cli.main import EXIT_TERMINATED, Stops, add_cache_flag, sigterm_as_ctrl_c, start_cache
 from nnopt.cli.run import say_notices
 from nnopt.errors import NnoptError
 
@@ -91,8 +91,9 @@ def cmd_sweep(args) -> int:
         bar = tqdm(total=steps, unit="step", file=sys.stderr, disable=True if quiet else None,
                    leave=False)  # fmt: skip
 
+    stops = Stops()
     try:
-        with sigterm_as_ctrl_c():
+        with sigterm_as_ctrl_c() as stops:
             done = run_sweep(
                 base, sweep, out, label, args.backend, args.address, args.threshold,
                 on_start=on_start, on_progress=lambda updates: bar.update(updates),
@@ -100,9 +101,9 @@ def cmd_sweep(args) -> int:
     except SweepInterrupted as stop:
         if bar is not None:
             bar.close()
-        code = interrupted_code(stop.__cause__)
+        code = stops.code(stop.__cause__)
         print(
-            f"nnopt: {'terminated (SIGTERM)' if code != 130 else 'interrupted'}; {stop.done} of "
+            f"nnopt: {'terminated (SIGTERM)' if code == EXIT_TERMINATED else 'interrupted'}; {stop.done} of "
             f"{stop.total} configurations are saved in {stop.out}. Run the same command again "
             "to finish the rest.",
             file=sys.stderr,
