@@ -82,3 +82,26 @@ def test_a_refused_write_leaves_the_old_file_and_no_temporary_file(tmp_path, mon
     with pytest.raises(RunDirError, match="cannot write .*a.json: No space left on device"):
         write_bytes(tmp_path / "a.json", b"new")
     assert os.listdir(tmp_path) == ["a.json"] and (tmp_path / "a.json").read_text() == "old"
+
+
+def test_a_sweeps_old_temporary_files_are_removed_and_nothing_else(tmp_path):
+    from nnopt.outputs.sweep_dir import remove_stale_temporaries
+
+    (tmp_path / "points").mkdir()
+    old = [
+        tmp_path / ".results.csv.abcd1234.tmp",
+        tmp_path / "points/.0123456789abcdef.json.x_y_z_12.tmp",
+    ]
+    kept = [
+        tmp_path / ".results.csv.new12345.tmp",  # recent: a writer may be about to rename it
+        tmp_path / ".mine.txt.abcd1234.tmp",  # not a sweep's file
+        tmp_path / "points/.notes.json.abcd1234.tmp",
+        tmp_path / "results.csv",
+    ]
+    for path in old + kept:
+        path.write_text("x")
+    for path in old + kept[1:]:
+        os.utime(path, (1e9, 1e9))
+    remove_stale_temporaries(tmp_path)
+    assert [p.exists() for p in old] == [False, False]
+    assert all(p.exists() for p in kept)

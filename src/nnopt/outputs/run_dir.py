@@ -43,8 +43,16 @@ from nnopt.engine.restore import (
 from nnopt.engine.setup import build_dataset
 from nnopt.engine.training import History, Training, TrainResult
 from nnopt.errors import CheckpointError, DivergenceError, RunDirError
+from nnopt.outputs import serialize
 from nnopt.outputs.checkpoint import checkpoint_metadata, load_checkpoint, save_checkpoint
-from nnopt.outputs.serialize import csv_text, jsonable, write_bytes, write_json, write_text
+from nnopt.outputs.serialize import (
+    STALE_TMP_SECONDS,
+    csv_text,
+    jsonable,
+    write_bytes,
+    write_json,
+    write_text,
+)
 
 INPUTS_FILE = "inputs.json"
 INPUTS_FORMAT = "nnopt-inputs-1"
@@ -55,7 +63,6 @@ RUN_FILES = ("summary.json", "history.csv", "steps.npz", INPUTS_FILE, "config.to
 RUN_FIGURES = ("loss", "learning_rate", "parameters", "boundary")  # plots.run_figures' stems
 CHECKPOINT_NAME = re.compile(r"step-(\d+)\.safetensors")
 EVENTS_PREFIX = "events.out.tfevents."  # TensorBoard's event files (run --tensorboard)
-STALE_TMP_SECONDS = 60.0  # a temporary file this old is left by a killed process
 
 
 # ---------------------------------------------------------------- the folder
@@ -123,45 +130,18 @@ def clear_run(run_dir: Path) -> None:
 
 
 def stale_temporaries(run_dir: Path, age: float = STALE_TMP_SECONDS) -> list[Path]:
-    """Temporary files (``.NAME.XXXXXXXX.tmp``, see serialize.write_bytes) of the run's own
-    files in the folder and its ``checkpoints/``, older than ``age`` seconds: what a killed
-    process left (a live writer renames its file within moments)."""
-    run_dir = Path(run_dir)
-    own = (*RUN_FILES, *(f"{s}.png" for s in RUN_FIGURES))
-    now, found = time.time(), []
-    for folder, names in ((run_dir, own), (run_dir / "checkpoints", None)):
-        try:
-            entries = list(os.scandir(folder))
-        except OSError:
-            continue
-        for entry in entries:
-            target = temporary_of(entry.name)
-            if target is None or not (
-                target in own if names else CHECKPOINT_NAME.fullmatch(target)
-            ):
-                continue
-            try:
-                if now - entry.stat(follow_symlinks=False).st_mtime >= age:
-                    found.append(Path(entry.path))
-            except OSError:
-                continue
-    return found
-
-
-def temporary_of(name: str) -> str | None:
-    """The file a temporary file's name is for (``.config.toml.k3j_x9q1.tmp`` -> ``config.toml``),
-    or None if the name is not one of :func:`~nnopt.outputs.serialize.write_bytes`'."""
-    match = re.fullmatch(r"\.(.+)\.[A-Za-z0-9_]{8}\.tmp", name)
-    return match.group(1) if match else None
+    """The temporary files of the run's own files (see serialize.stale_temporaries) in the
+    folder and its ``checkpoints/``, older than ``age`` seconds."""
+    own = {*RUN_FILES, *(f"{s}.png" for s in RUN_FIGURES)}
+    return [
+        *serialize.stale_temporaries(Path(run_dir), own.__contains__, age),
+        *serialize.stale_temporaries(Path(run_dir) / "checkpoints", CHECKPOINT_NAME.fullmatch, age),
+    ]
 
 
 def remove_stale_temporaries(run_dir: Path) -> None:
     """Removes :func:`stale_temporaries` (best effort: one that cannot go stays)."""
-    for path in stale_temporaries(run_dir):
-        try:
-            path.unlink(missing_ok=True)
-        except OSError:
-            pass
+    serialize.remove_files(stale_temporaries(run_dir))
 
 
 def write_config(run_dir: Path, config: Config) -> None:

@@ -3,7 +3,9 @@
 Every file nnopt writes goes through :func:`write_bytes`: a temporary file created next to
 the target with a random name (``O_EXCL``: it never follows or reuses what is there), synced
 and renamed over the target, so a crash leaves the old file or the new one, never half of
-one. A disk that refuses is a one-line :class:`~nnopt.errors.RunDirError`.
+one. A disk that refuses is a one-line :class:`~nnopt.errors.RunDirError`. A process killed
+between the two leaves its temporary file (``.NAME.XXXXXXXX.tmp``); the next run or resume in
+that folder removes the old ones (:func:`stale_temporaries`).
 """
 
 from __future__ import annotations
@@ -13,14 +15,19 @@ import io
 import json
 import math
 import os
+import re
 import tempfile
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from nnopt.errors import RunDirError
+
+STALE_TMP_SECONDS = 60.0  # a temporary file this old is left by a killed process
+_TEMPORARY = re.compile(r"\.(.+)\.[A-Za-z0-9_]{8}\.tmp")  # mkstemp's 8 random characters
 
 
 def jsonable(value: Any) -> Any:
@@ -87,6 +94,45 @@ def write_bytes(path: Path, payload: bytes) -> None:
         if os.path.lexists(tmp):
             os.unlink(tmp)
     _sync_folder(path.parent)
+
+
+def temporary_of(name: str) -> str | None:
+    """The file a temporary file's name is for (``.config.toml.k3j_x9q1.tmp`` -> ``config.toml``),
+    or None if the name is not one :func:`write_bytes` makes."""
+    match = _TEMPORARY.fullmatch(name)
+    return match.group(1) if match else None
+
+
+def stale_temporaries(
+    folder: Path, own: Callable[[str], object], age: float = STALE_TMP_SECONDS
+) -> list[Path]:
+    """The temporary files in ``folder`` of the files ``own(name)`` says are its writer's,
+    older than ``age`` seconds: what a killed process left (a live writer renames its file
+    within moments). Another program's files of the same pattern are not touched."""
+    now, found = time.time(), []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return []
+    for entry in entries:
+        target = temporary_of(entry.name)
+        if target is None or not own(target):
+            continue
+        try:
+            if now - entry.stat(follow_symlinks=False).st_mtime >= age:
+                found.append(Path(entry.path))
+        except OSError:
+            continue
+    return found
+
+
+def remove_files(paths: Iterable[Path]) -> None:
+    """Removes the files (best effort: one that cannot go stays)."""
+    for path in paths:
+        try:
+            Path(path).unlink(missing_ok=True)
+        except OSError:
+            pass
 
 
 def _sync_folder(folder: Path) -> None:

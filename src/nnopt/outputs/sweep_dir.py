@@ -9,6 +9,7 @@ histories, the figures (race, heatmap, boundaries, seeds) and ``summary.json``.
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 import warnings
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from nnopt.engine.sweep import run as sweep_run
 from nnopt.engine.sweep.grid import Point, grid_points, point_key
 from nnopt.engine.sweep.results import PointResult, result_table
 from nnopt.errors import RunDirError
+from nnopt.outputs import serialize
 from nnopt.outputs.run_dir import create_run_dir
 from nnopt.outputs.serialize import (
     csv_text,
@@ -38,6 +40,19 @@ HISTORY_COLUMNS = (
     "test_loss", "test_accuracy", "ema_train_loss", "ema_train_accuracy", "ema_test_loss",
     "ema_test_accuracy",
 )  # fmt: skip
+
+
+SWEEP_FILES = ("sweep.json", "results.csv", "results.parquet", "histories.csv", "summary.json",
+               "race.png", "heatmap.png", "seeds.png", "boundaries.png")  # fmt: skip
+
+
+def remove_stale_temporaries(out: Path) -> None:
+    """Removes the old temporary files a killed sweep left (its files' and its points')."""
+    point = re.compile(r"[0-9a-f]{16}\.json").fullmatch
+    serialize.remove_files([
+        *serialize.stale_temporaries(out, set(SWEEP_FILES).__contains__),
+        *serialize.stale_temporaries(out / "points", point),
+    ])  # fmt: skip
 
 
 # ------------------------------------------------------------------ per point (resume)
@@ -356,6 +371,7 @@ def run_sweep(
     spec = {"base": base, "grid": {k: list(v) for k, v in sweep.grid.items()},
             "seeds": sweep.seeds, "points": [point_key(p) for p in points]}  # fmt: skip
     out, resumed = open_sweep_dir(out, jsonable(spec))
+    remove_stale_temporaries(out)
     write_json(out / "sweep.json", spec)
     (out / "points").mkdir(exist_ok=True)
     results = {}
