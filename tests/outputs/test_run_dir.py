@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -43,8 +44,10 @@ def steps_of(folder: Path) -> list[int]:
 
 def test_overwrite_replaces_the_run_as_a_whole_and_keeps_the_users_files(capsys, tmp_path):
     args = [*FAST, "--set", "train.checkpoint_every=10", "--out", "r"]
-    assert run_cli(capsys, "run", *args, "--set", "train.steps=30")[0] == 0
+    first = [a for a in args if a != "--no-figures"]
+    assert run_cli(capsys, "run", *first, "--set", "train.steps=30")[0] == 0
     assert steps_of(tmp_path / "r") == [10, 20, 30]
+    assert (tmp_path / "r/parameters.png").is_file()
     (tmp_path / "r/notes.txt").write_text("mine")
     (tmp_path / "r/checkpoints/README").write_text("also mine")
     code, out, _ = run_cli(capsys, "run", *args, "--set", "train.steps=5", "--overwrite", "--json")
@@ -55,6 +58,7 @@ def test_overwrite_replaces_the_run_as_a_whole_and_keeps_the_users_files(capsys,
     assert json.loads((tmp_path / "r/summary.json").read_text())["steps"] == 5
     assert (tmp_path / "r/notes.txt").read_text() == "mine"
     assert (tmp_path / "r/checkpoints/README").read_text() == "also mine"
+    assert list((tmp_path / "r").glob("*.png")) == []  # the old run's figures went with it
     # evaluate and resume see the new run only: w after 5 steps is -1 + 6 * 0.6**5.
     w5 = last_json(out)["params"]["w"]
     assert w5 == pytest.approx(-1 + 6 * 0.6**5, rel=1e-5)
@@ -62,13 +66,6 @@ def test_overwrite_replaces_the_run_as_a_whole_and_keeps_the_users_files(capsys,
     assert code == 0 and "already complete (5 steps)" in err
     assert json.loads((tmp_path / "r/summary.json").read_text())["params"]["w"] == w5
     assert rd.checkpoint_step(find_checkpoint(tmp_path / "r")) == 5
-
-
-def test_overwrite_removes_the_old_runs_figures_it_does_not_draw_again(capsys, tmp_path):
-    assert run_cli(capsys, "run", "gd-rate-0.2", "--quiet", "--out", "r")[0] == 0
-    assert (tmp_path / "r/parameters.png").is_file()
-    assert run_cli(capsys, "run", *FAST, "--out", "r", "--overwrite")[0] == 0
-    assert sorted(p.name for p in (tmp_path / "r").glob("*.png")) == []
 
 
 # ---------------------------------------------------------------- write order
@@ -92,7 +89,17 @@ def _train(folder: str, fail_on: str | None = None, monkeypatch=None) -> None:
     train_in_folder(training, run_dir, figures=False)
 
 
-@pytest.mark.parametrize("fail_on", ["history.csv", "steps.npz", "summary.json"])
+SLOW = pytest.mark.slow  # the neighbours of a case the fast tier keeps
+
+
+@pytest.mark.parametrize(
+    "fail_on",
+    [
+        pytest.param("history.csv", marks=SLOW),
+        pytest.param("steps.npz", marks=SLOW),
+        "summary.json",
+    ],
+)
 def test_a_full_disk_before_the_last_record_leaves_a_run_resume_finishes(
     tmp_path, monkeypatch, fail_on
 ):
@@ -239,6 +246,17 @@ def test_a_plain_name_with_dots_and_spaces_is_a_name(capsys, tmp_path):
 # ---------------------------------------------------------------- resuming an edited config
 
 
+@pytest.fixture(scope="module")
+def circle_run(tmp_path_factory) -> Path:
+    """A short circle run (40 steps, checkpoints at 20 and 40), trained once for the module."""
+    from nnopt.cli.main import main
+
+    folder = tmp_path_factory.mktemp("circle") / "r"
+    args = ["circle", "--set", "train.steps=40", "--set", "train.checkpoint_every=20"]
+    assert main(["run", *args, "--out", str(folder), "--quiet", "--no-figures"]) == 0
+    return folder
+
+
 def _edit(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert old in text
@@ -249,14 +267,15 @@ def _edit(path: Path, old: str, new: str) -> None:
     ("old", "new", "field"),
     [
         ('activation = "relu"', 'activation = "tanh"', "model.activation = 'tanh'"),
-        ('name = "circle"', 'name = "xor"', "data.name = 'xor'"),
-        ('name = "adam"', 'name = "adamw"', "optimizer.name = 'adamw'"),
-        ("seed = 0", "seed = 1", "train.seed = 1"),
+        pytest.param('name = "circle"', 'name = "xor"', "data.name = 'xor'", marks=SLOW),
+        pytest.param('name = "adam"', 'name = "adamw"', "optimizer.name = 'adamw'", marks=SLOW),
+        pytest.param("seed = 0", "seed = 1", "train.seed = 1", marks=SLOW),
     ],
 )
-def test_resume_refuses_an_edit_that_changes_the_experiment(capsys, tmp_path, old, new, field):
-    args = ["circle", "--set", "train.steps=40", "--set", "train.checkpoint_every=20", "--out", "r"]
-    assert run_cli(capsys, "run", *args, "--quiet", "--no-figures")[0] == 0
+def test_resume_refuses_an_edit_that_changes_the_experiment(
+    capsys, tmp_path, circle_run, old, new, field
+):
+    shutil.copytree(circle_run, tmp_path / "r")
     _edit(tmp_path / "r/config.toml", "steps = 40", "steps = 60")
     _edit(tmp_path / "r/config.toml", old, new)
     before = {p.name: p.read_bytes() for p in (tmp_path / "r").rglob("*") if p.is_file()}
