@@ -297,3 +297,13 @@ def test_resume_goes_on_with_an_edited_rate_and_more_steps(capsys, tmp_path):
     # w - (-1) shrinks by 1 - 2 * 0.2 for 20 steps, then by 1 - 2 * 0.1 (the new rate) for 20.
     assert last_json(out)["params"]["w"] == pytest.approx(-1 + 6 * 0.6**20 * 0.8**20, rel=1e-4)
     assert last_json(out)["learning_rate"] == pytest.approx(0.1)
+
+
+def test_overwrite_never_follows_a_checkpoints_link_to_another_folder(capsys, tmp_path):
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    (other / "step-00000001.safetensors").write_text("not this run's")
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r/checkpoints").symlink_to(other)
+    rd.clear_run(tmp_path / "r")
+    assert (other / "step-00000001.safetensors").read_text() == "not this run's"

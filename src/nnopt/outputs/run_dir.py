@@ -109,7 +109,10 @@ def written_by_run(run_dir: Path) -> list[Path]:
         events = sorted(p for p in run_dir.iterdir() if p.name.startswith(EVENTS_PREFIX))
     except OSError:
         events = []
-    found = [top[0], *reversed(checkpoints(run_dir)), *top[1:-1], *figures, *events, top[-1]]
+    # A checkpoints/ that links elsewhere is not followed: what is there is not this run's.
+    linked = (run_dir / "checkpoints").is_symlink()
+    saved = [] if linked else list(reversed(checkpoints(run_dir)))
+    found = [top[0], *saved, *top[1:-1], *figures, *events, top[-1]]
     return [p for p in found if p.is_file() or p.is_symlink()]
 
 
