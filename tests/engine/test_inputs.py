@@ -55,13 +55,16 @@ def test_one_sgd_step_on_squared_inputs_is_the_closed_form():
 @pytest.mark.parametrize(
     "inputs, layers, message",
     [
-        (["x0", "cube"], [2, 1], "data.inputs = ['x0', 'cube']: 'cube' is unknown; choose from x0, x1,"),
+        (
+            ["x0", "cube"],
+            [2, 1],
+            "data.inputs = ['x0', 'cube']: 'cube' is unknown; choose from x0, x1,",
+        ),
         (["x0", "x0"], [2, 1], "data.inputs = ['x0', 'x0'] names an input twice"),
         (
             ["x0", "x1", "x0_x1"],
             [2, 1],
-            "model.layers = [2, 1]: the first size must be the 3 data.inputs "
-            "['x0', 'x1', 'x0_x1']",
+            "model.layers = [2, 1]: the first size must be the 3 data.inputs ['x0', 'x1', 'x0_x1']",
         ),
     ],
 )

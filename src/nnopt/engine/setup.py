@@ -92,7 +92,9 @@ def check_fits(config: Config, dataset: Dataset) -> None:
     shown = repr(d.name) if not d.path else f"file {d.path}"
     if m.name == "mlp":
         if m.layers[0] != dataset.n_features:
-            where = f"data.inputs {list(d.inputs)}" if d.inputs else f"input features of data {shown}"
+            where = (
+                f"data.inputs {list(d.inputs)}" if d.inputs else f"input features of data {shown}"
+            )
             raise ConfigError(
                 f"model.layers = {list(m.layers)}: the first size must be the {dataset.n_features} "
                 f"{where}"
