@@ -18,7 +18,8 @@ import numpy as np
 from nnopt.config import Config, resolve
 from nnopt.core.data import Dataset, split
 from nnopt.engine.evaluate import neuron_outputs
-from nnopt.engine.setup import build_dataset
+from nnopt.core.features import FEATURES, feature_inputs
+from nnopt.engine.setup import make_dataset
 from nnopt.engine.step import weights_of
 from nnopt.engine.structure import unflatten
 from nnopt.engine.training import Training
@@ -74,6 +75,7 @@ class Session:
         self.configs: list[Config] = []
         self.race: Race | None = None
         self.plane: Plane | None = None
+        self.plane_inputs: np.ndarray | None = None  # the plane's points as the model's inputs
         self.upload: tuple[np.ndarray, np.ndarray] | None = None
         self.upload_version = 0  # a new upload with the same settings is new data
         self.data_key: Any = None
@@ -154,9 +156,10 @@ class Session:
         if keep:
             self.race.retune(configs)
         else:
-            dataset = self._dataset(setup, configs[0])
+            dataset = self._dataset(setup, configs[0])  # the points; each lane adds its inputs
             race = Race(configs, dataset)  # raises before anything changes
             self.race, self.plane, self.data_key = race, plane_for(dataset), data_key
+            self.plane_inputs = _inputs_of(self.plane.points, configs[0])
             self.meter.reset()
         self.setup, self.configs = setup, configs
         self.selected = setup.selected
@@ -264,6 +267,10 @@ class Session:
             "target_range": list(p.target_range),
             "train": rows(d.x_train, d.y_train),
             "test": rows(d.x_test, d.y_test),
+            # every registered input over the plane, for its tile and its input node
+            "input_images": {
+                name: p.neuron_bytes(feature_inputs(p.points, (name,)))[0] for name in FEATURES
+            },
         }
 
     def snapshot(self) -> dict[str, Any]:
@@ -273,7 +280,7 @@ class Session:
         for index, lane in enumerate(self.race.racers):
             which = self._weights_of(lane)
             params = self._params(lane, which)
-            layers = neuron_outputs(lane.training.structure, params, self.plane.points)
+            layers = neuron_outputs(lane.training.structure, params, self.plane_inputs)
             lanes.append(
                 {
                     "step": lane.training.step,
@@ -314,9 +321,11 @@ class Session:
         return self.upload_version if setup.data["name"] == UPLOAD else 0
 
     def _dataset(self, setup: Setup, first: Config) -> Dataset:
-        """The shared data: generated from the settings, or the uploaded points split."""
+        """The shared points (before any feature inputs): generated from the settings, or the
+        uploaded points split."""
         if setup.data["name"] != UPLOAD:
-            return build_dataset(resolve(first))
+            d = resolve(first).data
+            return make_dataset(d.name, d.n_samples, d.noise, d.seed, d.test_fraction)
         if self.upload is None:
             raise ProtocolError(
                 "data.name = 'upload': no CSV uploaded in this tab yet; upload one or choose a dataset"
@@ -328,6 +337,11 @@ class Session:
                 "data.test_fraction leaves no uploaded points for training; lower it"
             )
         return Dataset(x_tr, y_tr, x_te, y_te, task="binary", n_classes=2)
+
+
+def _inputs_of(points: np.ndarray, config: Config) -> np.ndarray:
+    """The plane's points as the model's inputs (the config's feature inputs)."""
+    return feature_inputs(points, config.data.inputs) if config.data.inputs else points
 
 
 def _metrics(training: Training) -> dict[str, float | None]:
