@@ -17,8 +17,8 @@ import numpy as np
 
 from nnopt.config import Config, resolve
 from nnopt.core.data import Dataset, split
-from nnopt.engine.evaluate import neuron_outputs
 from nnopt.core.features import FEATURES, feature_inputs
+from nnopt.engine.evaluate import neuron_outputs
 from nnopt.engine.setup import make_dataset
 from nnopt.engine.step import weights_of
 from nnopt.engine.structure import unflatten

@@ -31,11 +31,11 @@ import      ``toml``: a config file's text, answered with the settings it holds
 ==========  ===================================================================
 """
 
+from nnopt.web.protocol.lecture import lecture_experiments  # noqa: F401
 from nnopt.web.protocol.messages import *  # noqa: F401,F403
 from nnopt.web.protocol.messages import __all__ as _messages
 from nnopt.web.protocol.settings import *  # noqa: F401,F403
 from nnopt.web.protocol.settings import __all__ as _settings
-from nnopt.web.protocol.lecture import lecture_experiments  # noqa: F401
 from nnopt.web.protocol.transfer import export_toml, settings_from_toml  # noqa: F401
 from nnopt.web.protocol.upload import parse_points_csv  # noqa: F401
 
