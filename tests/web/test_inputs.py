@@ -96,7 +96,9 @@ def test_lecture_mode_serves_each_experiment_with_its_passage_and_settings(clien
     by_name = {e["preset"]: e for e in experiments}
     assert set(by_name) >= {"yogurt-mse", "circle-l2", "circle-modular", "gd-rate-1"}
     yogurt = by_name["yogurt-mse"]
-    assert yogurt["settings"]["lane"]["bias"] is False and yogurt["settings"]["lane"]["hidden"] == []
+    assert (
+        yogurt["settings"]["lane"]["bias"] is False and yogurt["settings"]["lane"]["hidden"] == []
+    )
     assert yogurt["settings"]["data"]["name"] == "yogurt" and yogurt["why"] is None
     modular = by_name["circle-modular"]["settings"]["lane"]
     assert modular["ema_order"] == "before_update" and modular["regularizer"] == "l2"

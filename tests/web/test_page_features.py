@@ -1,0 +1,133 @@
+"""The playground's feature inputs, "Discretize output" and the epoch counter, in a real
+browser (headless Debian chromium driven by Playwright). Screenshots of each view go to
+pytest's temporary folder."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+import urllib.request
+
+import numpy as np
+import pytest
+
+from nnopt.config import config_from_dict
+from nnopt.engine.training import Training
+from nnopt.web.protocol import CHUNK
+from tests.support.browser import READY
+
+pytestmark = pytest.mark.slow  # a real browser
+
+SQUARES = ["x0_squared", "x1_squared", "x0_x1"]
+
+
+@pytest.fixture
+def open_page(browser, server):
+    """Opens the playground (with an optional URL fragment) in a fresh tab; page errors fail."""
+    contexts, errors = [], []
+
+    def opener(fragment: str = "", url: str | None = None):
+        context = browser.new_context(viewport={"width": 1400, "height": 1100})
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        page.goto(url or server.url + fragment)
+        page.wait_for_function(READY, timeout=30_000)
+        return page
+
+    yield opener
+    for context in contexts:
+        context.close()
+    assert not errors, f"the page raised: {errors}"
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("screenshots")
+
+    def shot(page, name: str) -> None:
+        page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+    return shot
+
+
+def accepted(page, expression: str) -> None:
+    page.wait_for_function(
+        f"(() => {{ const s = nnopt.accepted; return {expression}; }})()", timeout=30_000
+    )
+
+
+def step_once(page) -> None:
+    before = page.evaluate("nnopt.snapshot.step")
+    page.click("#step")
+    page.wait_for_function(f"nnopt.snapshot.step === {before + CHUNK}", timeout=90_000)
+
+
+def test_feature_tiles_set_the_inputs_the_url_and_the_export(open_page, server, shots):
+    page = open_page()
+    with urllib.request.urlopen(server.url + "api/choices", timeout=30) as reply:
+        registry = [f["name"] for f in json.load(reply)["choices"]["inputs"]]
+    tiles = page.eval_on_selector_all("#features .feature", "ts => ts.map(t => t.dataset.input)")
+    assert tiles == registry
+    on = page.eval_on_selector_all("#features .feature.on", "ts => ts.map(t => t.dataset.input)")
+    assert on == ["x0", "x1"]
+    for name in ["x0_squared", "x1_squared", "x0_x1", "x0", "x1"]:
+        page.click(f".feature[data-input={name}]")
+    accepted(
+        page, f"JSON.stringify(s.data.inputs) === '{json.dumps(SQUARES, separators=(',', ':'))}'"
+    )
+    page.wait_for_function("nnopt.lanesInfo[0].layers.join() === '3,11,1'")
+    labels = page.eval_on_selector_all("#network .node-label", "ls => ls.map(l => l.textContent)")
+    assert labels == ["x₀²", "x₁²", "x₀x₁"]
+    assert "inputs=x0_squared-x1_squared-x0_x1" in page.url
+    page.click(".feature[data-input=x0_squared]")
+    page.click(".feature[data-input=x1_squared]")
+    page.click(".feature[data-input=x0_x1]")  # the last one stays: the page says why
+    page.wait_for_selector("#error:not([hidden])")
+    assert "at least one input" in page.inner_text("#error-text")
+    page.click(".feature[data-input=x0_squared]")
+    page.click(".feature[data-input=x1_squared]")
+    accepted(page, "s.data.inputs.length === 3")
+    copy = open_page(url=page.url)  # the link reproduces the inputs
+    assert copy.evaluate("nnopt.state.data.inputs") == SQUARES
+    step_once(page)
+    shots(page, "feature-inputs")
+    page.click("#export")
+    page.wait_for_selector("#export-dialog[open]")
+    raw = tomllib.loads(page.input_value("#export-toml"))
+    assert raw["data"]["inputs"] == SQUARES and raw["model"]["layers"] == [3, 11, 1]
+    training = Training(config_from_dict(raw, "export"))  # what nnopt run trains
+    while training.step < raw["train"]["steps"]:
+        training.advance()
+    shown = page.evaluate("nnopt.snapshot.network.weights")  # rounded to 4 decimals
+    for name, value in training.params().items():
+        np.testing.assert_allclose(np.asarray(shown[name]), value, atol=1e-4)
+
+
+def test_discretize_output_and_the_epoch_counter(open_page, shots):
+    page = open_page("#discrete=1")
+    assert page.is_checked("#discrete")
+    assert page.inner_text("#epoch-count") == "0.0"
+    step_once(page)
+    # epochs = steps · batch / training rows: 50 · 30 / 210 of the default circle data
+    assert page.inner_text("#epoch-count") == f"{CHUNK * 30 / 210:.1f}"
+    shown = page.evaluate(
+        "import('/static/js/discretize.js').then(m => Array.from(m.shownBytes("
+        "new Uint8Array([0, 127, 128, 255, 64 + 5]), 'binary')))"
+    )
+    assert shown == [0, 0, 255, 255, 0]
+    many = page.evaluate(
+        "import('/static/js/discretize.js').then(m => Array.from(m.shownBytes("
+        "new Uint8Array([5, 64 + 40, 128 + 63]), 'multiclass')))"
+    )
+    assert many == [63, 127, 191]  # each class at full confidence
+    shots(page, "discretized")
+    page.uncheck("#discrete")
+    page.wait_for_function("!location.hash.includes('discrete')")
+    assert (
+        page.evaluate(
+            "import('/static/js/discretize.js').then(m => m.shownBytes(new Uint8Array([100]), 'binary')[0])"
+        )
+        == 100
+    )
