@@ -131,3 +131,32 @@ def test_discretize_output_and_the_epoch_counter(open_page, shots):
         )
         == 100
     )
+
+
+def test_lecture_mode_loads_an_experiment_with_its_text(open_page, shots):
+    page = open_page("#lecture=yogurt-mse")
+    page.wait_for_selector("#lecture:not([hidden])")
+    assert page.eval_on_selector_all("#lecture-list [data-preset]", "bs => bs.length") >= 10
+    zh = page.eval_on_selector_all("#lecture-text p[lang=zh]", "ps => ps.map(p => p.textContent)")
+    en = page.eval_on_selector_all("#lecture-text p[lang=en]", "ps => ps.map(p => p.textContent)")
+    assert len(zh) == len(en) >= 2 and en[-1].startswith("Watch for: ")
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in zh[0])  # the lecture's Chinese
+    shots(page, "lecture-mode")
+    page.click("#lecture-load")
+    accepted(page, "s.data.name === 'yogurt' && s.lanes[0].bias === false")
+    page.wait_for_function("nnopt.lanesInfo[0].layers.join() === '2,1'")
+    assert page.evaluate("nnopt.accepted.lanes[0].init") == "tf1_normal"
+    assert not page.is_checked("#bias")
+    step_once(page)
+    page.click("#export")
+    page.wait_for_selector("#export-dialog[open]")
+    raw = tomllib.loads(page.input_value("#export-toml"))
+    assert raw["model"]["bias"] is False and raw["data"]["name"] == "yogurt"
+    page.click("#export-dialog form button")
+    page.click("#lecture-list [data-preset=gd-rate-1]")
+    page.wait_for_function("location.hash.includes('lecture=gd-rate-1')")
+    assert page.is_disabled("#lecture-load")
+    assert "nnopt run gd-rate-1" in page.inner_text("#lecture-why")
+    page.click("#lecture-toggle")
+    page.wait_for_selector("#lecture", state="hidden")
+    assert "lecture=" not in page.url

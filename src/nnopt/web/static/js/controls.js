@@ -6,6 +6,7 @@ import { commit, editLayers, selectLane, setData, setWeights } from "./changes.j
 import { send } from "./connection.js";
 import { hideError, showError } from "./errors.js";
 import { bindFeatures } from "./features.js";
+import { bindLecture } from "./lecture.js";
 import { buildNetwork } from "./network.js";
 import { raceLanes } from "./race.js";
 import { choices, page, selectedLane, updateUrl } from "./state.js";
@@ -21,6 +22,7 @@ export function bindControls() {
   bindNetwork();
   bindRace();
   bindFeatures();
+  bindLecture();
   $("discrete").addEventListener("change", () => {
     page.state.discrete = $("discrete").checked;
     updateUrl();

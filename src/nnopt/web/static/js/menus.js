@@ -5,6 +5,7 @@
 import { LANE_COLORS } from "./colors.js";
 import { buildDatasetTiles, renderDatasets } from "./datasets.js";
 import { buildFeatureTiles, renderFeatures } from "./features.js";
+import { renderLecture } from "./lecture.js";
 import { choices, page, selectedLane, taskOf, lossFits } from "./state.js";
 import { $, plural, spaced } from "./util.js";
 
@@ -91,6 +92,7 @@ export function renderControls() {
   renderEditing();
   renderDatasets();
   renderFeatures();
+  renderLecture();
 }
 
 // data-when="key=value" shows an element while the lane's key has that value,

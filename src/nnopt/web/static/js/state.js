@@ -17,6 +17,7 @@
 //                      weights   "raw" | "ema" (which weights are shown)
 //                      showTest  whether the test points are drawn
 //                      discrete  whether the heatmap shows the predicted class only
+//                      lecture   the lecture experiment shown in lecture mode ("" = closed)
 //                      speed     one of hello.choices.speeds
 //   page.accepted    the last setup the server accepted: {data, lanes, selected}
 //   page.lanesInfo   per lane, from "ready": {layers, output_activation, parameters, ema}
@@ -95,6 +96,7 @@ function encodeState(s) {
   if (s.weights === "ema") p.set("view", "ema");
   if (!s.showTest) p.set("testpoints", "0");
   if (s.discrete) p.set("discrete", "1");
+  if (s.lecture) p.set("lecture", s.lecture);
   if (s.speed !== DEFAULT_SPEED) p.set("speed", s.speed);
   return "#" + p.toString().replace(/%3A/gi, ":").replace(/%2C/gi, ","); // readable; still valid
 }
@@ -128,7 +130,7 @@ function decodeLane(text, unknown) {
 // found on the way, for the error bar.
 export function stateFromUrl() {
   const d = page.hello.defaults;
-  const s = { data: clone(d.data), lanes: [], selected: 0, weights: "raw", showTest: true, speed: DEFAULT_SPEED, discrete: false };
+  const s = { data: clone(d.data), lanes: [], selected: 0, weights: "raw", showTest: true, speed: DEFAULT_SPEED, discrete: false, lecture: "" };
   const p = new URLSearchParams(location.hash.slice(1));
   const unknown = [];
   const problems = [];
@@ -142,6 +144,7 @@ export function stateFromUrl() {
   s.weights = p.get("view") === "ema" ? "ema" : "raw";
   s.showTest = p.get("testpoints") !== "0";
   s.discrete = p.get("discrete") === "1";
+  s.lecture = p.get("lecture") || "";
   if (choices().speeds.includes(p.get("speed"))) s.speed = p.get("speed");
   if (unknown.length) problems.push(`the link has unknown settings ${unknown.join(", ")}; they were left out`);
   if (s.data.name === "upload") {
