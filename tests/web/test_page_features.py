@@ -160,3 +160,35 @@ def test_lecture_mode_loads_an_experiment_with_its_text(open_page, shots):
     page.click("#lecture-toggle")
     page.wait_for_selector("#lecture", state="hidden")
     assert "lecture=" not in page.url
+
+
+def test_chinese_and_english_ui_text(open_page, server, shots):
+    page = open_page("#lang=zh")
+    assert page.evaluate("document.documentElement.lang") == "zh"
+    assert page.text_content("label[for=optimizer]") == "优化器"
+    assert page.inner_text("[data-i18n=discretize]") == "离散化输出"
+    assert page.input_value("#lang") == "zh"
+    shots(page, "chinese")
+    page.select_option("#lang", "en")
+    page.wait_for_function("document.documentElement.lang === 'en'")
+    assert page.text_content("label[for=optimizer]") == "Optimizer"  # shown in capitals
+    assert "lang=" not in page.url
+    query = open_page(url=server.url + "?lang=zh")  # ?lang= in the query works too
+    assert query.text_content("label[for=learning_rate]") == "学习率"
+    assert "lang=zh" in query.url.split("#", 1)[1]
+
+
+def test_classroom_mode_hides_the_controls_the_link_names(open_page, shots):
+    page = open_page("#hide=optimizer,learning_rate,features,race")
+    for selector in ("#optimizer", "#learning_rate", "#features", "section.race"):
+        assert page.is_hidden(selector), selector
+    for selector in ("#loss", "#batch_size", "#datasets", "#play"):
+        assert page.is_visible(selector), selector
+    shots(page, "classroom")
+    page.select_option("#activation", "tanh")  # an edit keeps the classroom in the link
+    accepted(page, "s.lanes[0].activation === 'tanh'")
+    assert "hide=optimizer,learning_rate,features,race" in page.url
+    bad = open_page("#hide=optimizer,nothing")
+    bad.wait_for_selector("#error:not([hidden])")
+    assert "hides unknown controls nothing" in bad.inner_text("#error-text")
+    assert bad.is_hidden("#optimizer")

@@ -6,6 +6,7 @@ import { commit, editLayers, selectLane, setData, setWeights } from "./changes.j
 import { send } from "./connection.js";
 import { hideError, showError } from "./errors.js";
 import { bindFeatures } from "./features.js";
+import { bindLang } from "./i18n.js";
 import { bindLecture } from "./lecture.js";
 import { buildNetwork } from "./network.js";
 import { raceLanes } from "./race.js";
@@ -23,6 +24,7 @@ export function bindControls() {
   bindRace();
   bindFeatures();
   bindLecture();
+  bindLang();
   $("discrete").addEventListener("change", () => {
     page.state.discrete = $("discrete").checked;
     updateUrl();

@@ -5,6 +5,8 @@
 import { LANE_COLORS } from "./colors.js";
 import { buildDatasetTiles, renderDatasets } from "./datasets.js";
 import { buildFeatureTiles, renderFeatures } from "./features.js";
+import { renderClassroom } from "./classroom.js";
+import { applyLang } from "./i18n.js";
 import { renderLecture } from "./lecture.js";
 import { choices, page, selectedLane, taskOf, lossFits } from "./state.js";
 import { $, plural, spaced } from "./util.js";
@@ -93,6 +95,8 @@ export function renderControls() {
   renderDatasets();
   renderFeatures();
   renderLecture();
+  applyLang();
+  renderClassroom();
 }
 
 // data-when="key=value" shows an element while the lane's key has that value,

@@ -18,6 +18,8 @@
 //                      showTest  whether the test points are drawn
 //                      discrete  whether the heatmap shows the predicted class only
 //                      lecture   the lecture experiment shown in lecture mode ("" = closed)
+//                      lang      "en" | "zh": the UI text's language (i18n.js)
+//                      hide      the controls classroom mode hides (classroom.js)
 //                      speed     one of hello.choices.speeds
 //   page.accepted    the last setup the server accepted: {data, lanes, selected}
 //   page.lanesInfo   per lane, from "ready": {layers, output_activation, parameters, ema}
@@ -33,6 +35,8 @@
 // Flow: "hello" -> page.state from the URL -> "setup" -> "ready" (accepted, data) ->
 // "snapshot"s. A control edits page.state; the URL and the server follow (see setup.js).
 
+import { hideable } from "./classroom.js";
+import { langFromUrl } from "./i18n.js";
 import { clone, parseLike, same } from "./util.js";
 
 export const SERIES_MAX = 600;
@@ -97,6 +101,8 @@ function encodeState(s) {
   if (!s.showTest) p.set("testpoints", "0");
   if (s.discrete) p.set("discrete", "1");
   if (s.lecture) p.set("lecture", s.lecture);
+  if (s.lang !== "en") p.set("lang", s.lang);
+  if (s.hide.length) p.set("hide", s.hide.join(","));
   if (s.speed !== DEFAULT_SPEED) p.set("speed", s.speed);
   return "#" + p.toString().replace(/%3A/gi, ":").replace(/%2C/gi, ","); // readable; still valid
 }
@@ -130,7 +136,7 @@ function decodeLane(text, unknown) {
 // found on the way, for the error bar.
 export function stateFromUrl() {
   const d = page.hello.defaults;
-  const s = { data: clone(d.data), lanes: [], selected: 0, weights: "raw", showTest: true, speed: DEFAULT_SPEED, discrete: false, lecture: "" };
+  const s = { data: clone(d.data), lanes: [], selected: 0, weights: "raw", showTest: true, speed: DEFAULT_SPEED, discrete: false, lecture: "", lang: "en", hide: [] };
   const p = new URLSearchParams(location.hash.slice(1));
   const unknown = [];
   const problems = [];
@@ -145,6 +151,10 @@ export function stateFromUrl() {
   s.showTest = p.get("testpoints") !== "0";
   s.discrete = p.get("discrete") === "1";
   s.lecture = p.get("lecture") || "";
+  s.lang = langFromUrl(p);
+  s.hide = (p.get("hide") || "").split(",").filter(Boolean);
+  const unknownHide = s.hide.filter((n) => !hideable().includes(n));
+  if (unknownHide.length) problems.push(`the link hides unknown controls ${unknownHide.join(", ")}; controls are ${hideable().join(", ")}`);
   if (choices().speeds.includes(p.get("speed"))) s.speed = p.get("speed");
   if (unknown.length) problems.push(`the link has unknown settings ${unknown.join(", ")}; they were left out`);
   if (s.data.name === "upload") {
