@@ -108,3 +108,22 @@ def test_lecture_mode_serves_each_experiment_with_its_passage_and_settings(clien
     for e in experiments:
         assert e["passages"] and all(p["zh"] and p["en"] for p in e["passages"])
         assert e["watch"]["zh"] and e["watch"]["en"]
+
+
+# ---------------------------------------------------------------- raw and EMA side by side
+
+
+def test_both_weights_send_the_raw_and_the_ema_heatmap(client):
+    lanes = [{"ema": True, "ema_decay": 0.9}, {"ema": False}]
+    with session(client, data={}, lanes=lanes) as (ws, *_):
+        ws.send_json({"type": "step", "chunks": 1})
+        snapshot_at(ws, CHUNK)
+        shown = {}
+        for which in ("raw", "ema", "both"):
+            ws.send_json({"type": "view", "weights": which})
+            receive(ws, "status")
+            shown[which] = receive(ws, "snapshot")["lanes"]
+        with_ema, without = shown["both"]
+        assert with_ema["weights"] == "raw" and with_ema["heatmap"] == shown["raw"][0]["heatmap"]
+        assert with_ema["heatmap_ema"] == shown["ema"][0]["heatmap"] != with_ema["heatmap"]
+        assert "heatmap_ema" not in without and "heatmap_ema" not in shown["ema"][0]

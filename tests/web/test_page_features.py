@@ -192,3 +192,26 @@ def test_classroom_mode_hides_the_controls_the_link_names(open_page, shots):
     bad.wait_for_selector("#error:not([hidden])")
     assert "hides unknown controls nothing" in bad.inner_text("#error-text")
     assert bad.is_hidden("#optimizer")
+
+
+def test_raw_and_ema_side_by_side(open_page, shots):
+    page = open_page("#lane=ema:1,ema_decay:0.9&view=both")
+    assert "on" in page.get_attribute("#weights-both", "class")
+    for _ in range(3):
+        step_once(page)
+    page.wait_for_selector("#both-view:not([hidden])")
+    lane = page.evaluate("nnopt.snapshot.lanes[0]")
+    assert lane["heatmap_ema"] and lane["heatmap_ema"] != lane["heatmap"]
+    m = lane["metrics"]
+    text = page.inner_text("#both-numbers")
+    assert f"raw {m['train_loss']:.4f} · EMA {m['ema_train_loss']:.4f}" in text
+    painted = page.evaluate(
+        "(() => { const c = document.getElementById('loss-chart-both');"
+        " const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+        " let n = 0; for (let i = 3; i < d.length; i += 4) n += d[i] > 0; return n; })()"
+    )
+    assert painted > 100  # both curves are drawn
+    shots(page, "raw-and-ema")
+    page.click("#weights-raw")
+    page.wait_for_selector("#both-view", state="hidden")
+    assert "view=both" not in page.url

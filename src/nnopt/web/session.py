@@ -290,6 +290,8 @@ class Session:
                     "heatmap": self.plane.output_bytes(layers[-1], lane.config),
                 }
             )
+            if self.weights == "both" and lane.config.ema.enabled:  # raw and EMA side by side
+                lanes[-1]["heatmap_ema"] = self._heatmap(lane, "ema")
             if index == self.selected:
                 network = {
                     "lane": index,
@@ -306,6 +308,12 @@ class Session:
         }
 
     # -- helpers
+
+    def _heatmap(self, lane: Racer, which: str) -> str:
+        """The lane's output over the plane with its raw or EMA weights, as heatmap bytes."""
+        structure = lane.training.structure
+        out = neuron_outputs(structure, self._params(lane, which), self.plane_inputs)[-1]
+        return self.plane.output_bytes(out, lane.config)
 
     def _weights_of(self, lane: Racer) -> str:
         """The weights shown for a lane: EMA only where the lane keeps a moving average."""

@@ -25,7 +25,7 @@ setup       ``data`` {name, noise, test_fraction, seed, n_samples, inputs},
 play        train continuously; ``pause`` stops; ``reset`` restarts from step 0
 step        ``chunks``: run that many chunks of :data:`CHUNK` updates, then stop
 speed       ``value``: one of :data:`SPEEDS`
-view        ``weights`` ("raw" or "ema") and/or ``selected`` (a lane index)
+view        ``weights`` ("raw", "ema" or "both") and/or ``selected`` (a lane index)
 export      the selected lane as TOML and its weights as ``--init`` JSON
 import      ``toml``: a config file's text, answered with the settings it holds
 ==========  ===================================================================

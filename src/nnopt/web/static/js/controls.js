@@ -33,6 +33,7 @@ export function bindControls() {
   $("error-close").addEventListener("click", hideError);
   $("weights-raw").addEventListener("click", () => setWeights("raw"));
   $("weights-ema").addEventListener("click", () => setWeights("ema"));
+  $("weights-both").addEventListener("click", () => setWeights("both"));
   $("show-test").addEventListener("change", () => {
     page.state.showTest = $("show-test").checked;
     updateUrl();

@@ -3,6 +3,7 @@
 
 import { drawChart, seriesLine } from "./chart.js";
 import { RATE_LINE, TEST_LINE, TRAIN_LINE } from "./colors.js";
+import { drawBoth } from "./compare.js";
 import { drawHeatmap, renderAxes } from "./heatmap.js";
 import { updateNetwork } from "./network.js";
 import { drawRace } from "./race.js";
@@ -26,6 +27,7 @@ export function draw() {
   drawHeatmap($("heatmap"), current.heatmap);
   renderAxes();
   showWeightsNote(current, page.lanesInfo[sel]);
+  drawBoth(current, page.series[sel] || [], chartsDue); // raw and EMA side by side (compare.js)
   if (snap.network) updateNetwork(snap.network);
   drawRace(snap, chartsDue);
 }

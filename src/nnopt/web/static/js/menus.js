@@ -90,6 +90,7 @@ export function renderControls() {
   $("discrete").checked = page.state.discrete;
   $("weights-raw").classList.toggle("on", page.state.weights === "raw");
   $("weights-ema").classList.toggle("on", page.state.weights === "ema");
+  $("weights-both").classList.toggle("on", page.state.weights === "both");
   $("layers-title").textContent = plural(l.hidden.length, "hidden layer");
   renderEditing();
   renderDatasets();

@@ -14,7 +14,7 @@
 //                                  staircase, ema, ema_decay, num_updates, regularizer,
 //                                  reg_scale, batch_size, seed}]  (keys: hello.defaults.lane)
 //                      selected  the lane the controls edit and the network view shows
-//                      weights   "raw" | "ema" (which weights are shown)
+//                      weights   "raw" | "ema" | "both" (which weights are shown; both: side by side)
 //                      showTest  whether the test points are drawn
 //                      discrete  whether the heatmap shows the predicted class only
 //                      lecture   the lecture experiment shown in lecture mode ("" = closed)
@@ -97,7 +97,7 @@ function encodeState(s) {
   }
   for (const l of s.lanes) p.append("lane", encodeLane(l));
   if (s.selected) p.set("sel", s.selected);
-  if (s.weights === "ema") p.set("view", "ema");
+  if (s.weights !== "raw") p.set("view", s.weights);
   if (!s.showTest) p.set("testpoints", "0");
   if (s.discrete) p.set("discrete", "1");
   if (s.lecture) p.set("lecture", s.lecture);
@@ -147,7 +147,7 @@ export function stateFromUrl() {
   s.lanes = p.getAll("lane").slice(0, page.hello.limits.lanes).map((t) => decodeLane(t, unknown));
   if (!s.lanes.length) s.lanes = [clone(d.lane)];
   s.selected = Math.min(Math.max(0, parseInt(p.get("sel") || "0", 10) || 0), s.lanes.length - 1);
-  s.weights = p.get("view") === "ema" ? "ema" : "raw";
+  s.weights = ["ema", "both"].includes(p.get("view")) ? p.get("view") : "raw";
   s.showTest = p.get("testpoints") !== "0";
   s.discrete = p.get("discrete") === "1";
   s.lecture = p.get("lecture") || "";
