@@ -127,3 +127,26 @@ def test_both_weights_send_the_raw_and_the_ema_heatmap(client):
         assert with_ema["weights"] == "raw" and with_ema["heatmap"] == shown["raw"][0]["heatmap"]
         assert with_ema["heatmap_ema"] == shown["ema"][0]["heatmap"] != with_ema["heatmap"]
         assert "heatmap_ema" not in without and "heatmap_ema" not in shown["ema"][0]
+
+
+# ---------------------------------------------------------------- the loss landscape
+
+
+def test_a_two_number_model_gets_its_landscape_and_each_lane_its_point(client):
+    yogurt = protocol.lecture_experiments()[0]["settings"]
+    lanes = [yogurt["lane"], {**yogurt["lane"], "optimizer": "adam", "learning_rate": 0.05}]
+    with session(client, data=yogurt["data"], lanes=lanes) as (ws, _, ready, snap):
+        land = ready["landscape"]
+        assert land["names"] == ["w1[0,0]", "w1[1,0]"] and len(land["a"]) == 41
+        assert len(land["total"]) == 41 and all(len(row) == 41 for row in land["total"])
+        start = snap["lanes"][0]["point"]
+        assert land["a"][20] == pytest.approx(start[0], abs=1e-6)  # centred on the start
+        assert land["b"][20] == pytest.approx(start[1], abs=1e-6)
+        ws.send_json({"type": "step", "chunks": 2})
+        snap = snapshot_at(ws, 2 * CHUNK)
+        ws.send_json({"type": "export"})
+        weights = receive(ws, "export")["weights"]
+        assert snap["lanes"][0]["point"] == [weights["w1"][0][0], weights["w1"][1][0]]
+        assert snap["lanes"][1]["point"] != snap["lanes"][0]["point"]
+    with session(client, data={}) as (ws, _, ready, snap):  # 45 numbers: no landscape
+        assert "landscape" not in ready and "point" not in snap["lanes"][0]

@@ -19,6 +19,7 @@ from nnopt.config import Config, resolve
 from nnopt.core.data import Dataset, split
 from nnopt.core.features import FEATURES, feature_inputs
 from nnopt.engine.evaluate import neuron_outputs
+from nnopt.engine.landscape import Landscape, has_landscape, loss_landscape
 from nnopt.engine.setup import make_dataset
 from nnopt.engine.step import weights_of
 from nnopt.engine.structure import unflatten
@@ -76,6 +77,8 @@ class Session:
         self.race: Race | None = None
         self.plane: Plane | None = None
         self.plane_inputs: np.ndarray | None = None  # the plane's points as the model's inputs
+        self.landscape: Landscape | None = None  # lane 1's loss over its two numbers, if it has two
+        self.landscape_start: np.ndarray | None = None  # where the grid is centred
         self.upload: tuple[np.ndarray, np.ndarray] | None = None
         self.upload_version = 0  # a new upload with the same settings is new data
         self.data_key: Any = None
@@ -160,9 +163,14 @@ class Session:
             race = Race(configs, dataset)  # raises before anything changes
             self.race, self.plane, self.data_key = race, plane_for(dataset), data_key
             self.plane_inputs = _inputs_of(self.plane.points, configs[0])
+            first = race.racers[0].training
+            self.landscape_start = (
+                np.asarray(weights_of(first.state, "raw")) if has_landscape(first) else None
+            )
             self.meter.reset()
         self.setup, self.configs = setup, configs
         self.selected = setup.selected
+        self.landscape = self._landscape()  # again after a retune: the loss's numbers may differ
         return [self._ready(reset=not keep), self.snapshot()]
 
     def _on_reset(self, message: dict) -> list[dict]:
@@ -250,6 +258,14 @@ class Session:
             "lanes": [protocol.lane_summary(c) for c in self.configs],
             "chunk": CHUNK,
         }
+        if self.landscape is not None:
+            land = self.landscape
+            reply["landscape"] = {
+                "names": list(land.names),
+                "a": jsonable(np.round(land.a, 6)),
+                "b": jsonable(np.round(land.b, 6)),
+                "total": jsonable(land.total.astype(np.float64)),  # non-finite -> null
+            }
         if reset:
             reply["data"] = self._data_view()
         return reply
@@ -290,6 +306,10 @@ class Session:
                     "heatmap": self.plane.output_bytes(layers[-1], lane.config),
                 }
             )
+            if self.landscape is not None and lane.training.structure.n_params == 2:
+                # the optimizer's path over the landscape: the raw numbers, unrounded
+                flat = np.asarray(weights_of(lane.training.state, "raw"), np.float64)
+                lanes[-1]["point"] = flat.tolist()
             if self.weights == "both" and lane.config.ema.enabled:  # raw and EMA side by side
                 lanes[-1]["heatmap_ema"] = self._heatmap(lane, "ema")
             if index == self.selected:
@@ -308,6 +328,13 @@ class Session:
         }
 
     # -- helpers
+
+    def _landscape(self) -> Landscape | None:
+        """Lane 1's total loss over its two numbers, around where it started (None: it has
+        more or fewer numbers)."""
+        if self.landscape_start is None:
+            return None
+        return loss_landscape(self.race.racers[0].training, self.landscape_start)
 
     def _heatmap(self, lane: Racer, which: str) -> str:
         """The lane's output over the plane with its raw or EMA weights, as heatmap bytes."""
