@@ -215,3 +215,29 @@ def test_raw_and_ema_side_by_side(open_page, shots):
     page.click("#weights-raw")
     page.wait_for_selector("#both-view", state="hidden")
     assert "view=both" not in page.url
+
+
+def test_the_landscape_path_ends_at_the_weights_the_page_reports(open_page, shots):
+    page = open_page("#lecture=yogurt-mse")
+    page.click("#lecture-load")
+    accepted(page, "s.data.name === 'yogurt' && s.lanes[0].bias === false")
+    page.wait_for_selector("#landscape-view:not([hidden])")
+    page.select_option("#vary-field", "optimizer")
+    page.fill("#vary-values", "sgd, adam")
+    page.click("#build-race")
+    accepted(page, "s.lanes.length === 2")
+    for _ in range(3):
+        step_once(page)
+    page.wait_for_function("nnopt.paths.length === 2 && nnopt.paths.every(p => p.length >= 2)")
+    last = page.evaluate("nnopt.paths[0][nnopt.paths[0].length - 1]")
+    w1 = page.evaluate("nnopt.snapshot.network.weights.w1")  # the page's weights (4 decimals)
+    assert last == pytest.approx([w1[0][0], w1[1][0]], abs=5e-5)
+    page.click("#export")
+    page.wait_for_selector("#export-dialog[open]")
+    exported = json.loads(page.input_value("#export-weights"))["w1"]
+    assert last == [exported[0][0], exported[1][0]]  # the same numbers, unrounded
+    page.click("#export-dialog form button")
+    shots(page, "landscape")
+    page.click("#add-layer")  # 2-4-1 without biases: 12 numbers, no landscape
+    accepted(page, "s.lanes[0].hidden.length === 1")
+    page.wait_for_selector("#landscape-view", state="hidden")

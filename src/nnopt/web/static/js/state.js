@@ -31,6 +31,8 @@
 //   page.playedAt    the step when Play was pressed (to show "compiling" until it moves)
 //   page.frameTimes  when the last frames were drawn (the updates/s in the player bar)
 //   page.dirty       a frame is due: the draw loop draws on its next tick
+//   page.landscape   a two-number model's loss surface {names, a, b, total}, or null
+//   page.paths       per lane, its numbers over time [[a, b]...] (landscape.js)
 //
 // Flow: "hello" -> page.state from the URL -> "setup" -> "ready" (accepted, data) ->
 // "snapshot"s. A control edits page.state; the URL and the server follow (see setup.js).
@@ -55,6 +57,8 @@ export const page = {
   playedAt: null,
   frameTimes: [],
   dirty: false,
+  landscape: null,
+  paths: [],
 };
 
 export const choices = () => page.hello.choices;
