@@ -87,6 +87,7 @@ def test_inputs_need_two_columns():
     )
 
 
+@pytest.mark.slow  # nnopt run, then nnopt predict
 def test_predict_computes_the_inputs_of_new_rows(tmp_path, monkeypatch, capsys):
     from nnopt.cli.main import main
     from nnopt.engine.evaluate import predict

@@ -59,6 +59,7 @@ def test_import_gives_the_inputs_back():
     assert protocol.settings_from_toml(text)["data"]["inputs"] == ["x0", "x1"]
 
 
+@pytest.mark.slow  # trains and compiles new shapes end to end
 def test_the_heatmap_is_the_model_on_the_planes_inputs_and_export_reproduces_it(
     client, tmp_path, capsys
 ):
@@ -113,6 +114,7 @@ def test_lecture_mode_serves_each_experiment_with_its_passage_and_settings(clien
 # ---------------------------------------------------------------- raw and EMA side by side
 
 
+@pytest.mark.slow  # trains and compiles new shapes end to end
 def test_both_weights_send_the_raw_and_the_ema_heatmap(client):
     lanes = [{"ema": True, "ema_decay": 0.9}, {"ema": False}]
     with session(client, data={}, lanes=lanes) as (ws, *_):
@@ -132,6 +134,7 @@ def test_both_weights_send_the_raw_and_the_ema_heatmap(client):
 # ---------------------------------------------------------------- the loss landscape
 
 
+@pytest.mark.slow  # trains and compiles new shapes end to end
 def test_a_two_number_model_gets_its_landscape_and_each_lane_its_point(client):
     yogurt = protocol.lecture_experiments()[0]["settings"]
     lanes = [yogurt["lane"], {**yogurt["lane"], "optimizer": "adam", "learning_rate": 0.05}]

@@ -146,7 +146,11 @@ def test_lecture_mode_loads_an_experiment_with_its_text(open_page, shots):
     accepted(page, "s.data.name === 'yogurt' && s.lanes[0].bias === false")
     page.wait_for_function("nnopt.lanesInfo[0].layers.join() === '2,1'")
     assert page.evaluate("nnopt.accepted.lanes[0].init") == "tf1_normal"
-    assert not page.is_checked("#bias")
+    assert not page.is_checked("#bias") and "bias:0" in page.url
+    copy = open_page(url=page.url)  # the link reproduces the loaded experiment
+    assert copy.evaluate("JSON.stringify(nnopt.state.lanes)") == page.evaluate(
+        "JSON.stringify(nnopt.state.lanes)"
+    )
     step_once(page)
     page.click("#export")
     page.wait_for_selector("#export-dialog[open]")
