@@ -264,7 +264,8 @@ class Session:
                 "names": list(land.names),
                 "a": jsonable(np.round(land.a, 6)),
                 "b": jsonable(np.round(land.b, 6)),
-                "total": jsonable(land.total.astype(np.float64)),  # non-finite -> null
+                # 5 significant digits are plenty for a colour; non-finite -> null
+                "total": [[_digits(v) for v in row] for row in land.total.tolist()],
             }
         if reset:
             reply["data"] = self._data_view()
@@ -372,6 +373,11 @@ class Session:
                 "data.test_fraction leaves no uploaded points for training; lower it"
             )
         return Dataset(x_tr, y_tr, x_te, y_te, task="binary", n_classes=2)
+
+
+def _digits(v: float) -> float | None:
+    """``v`` to 5 significant digits (None when not finite: JSON has no NaN)."""
+    return float(f"{v:.5g}") if np.isfinite(v) else None
 
 
 def _inputs_of(points: np.ndarray, config: Config) -> np.ndarray:
