@@ -172,6 +172,13 @@ def test_chinese_and_english_ui_text(open_page, server, shots):
     assert page.text_content("label[for=optimizer]") == "优化器"
     assert page.inner_text("[data-i18n=discretize]") == "离散化输出"
     assert page.input_value("#lang") == "zh"
+    # Chinese text in an English page carries its own lang, so Chromium picks a CJK font
+    assert (
+        page.evaluate(
+            "[...document.querySelectorAll('header span[lang=zh], footer span[lang=zh]')].length"
+        )
+        == 2
+    )
     shots(page, "chinese")
     page.select_option("#lang", "en")
     page.wait_for_function("document.documentElement.lang === 'en'")
