@@ -61,6 +61,9 @@ export function drawLandscape() {
     ctx.beginPath();
     path.forEach(([a, b], k) => (k ? ctx.lineTo(px(a), py(b)) : ctx.moveTo(px(a), py(b))));
     ctx.stroke();
+    ctx.beginPath(); // the start: a ring
+    ctx.arc(px(path[0][0]), py(path[0][1]), 5, 0, 2 * Math.PI);
+    ctx.stroke();
     const [a, b] = path[path.length - 1];
     ctx.fillStyle = ctx.strokeStyle;
     ctx.beginPath();
@@ -71,22 +74,27 @@ export function drawLandscape() {
     `${land.names[0]} from ${a0.toFixed(2)} to ${a1.toFixed(2)} (across) · ${land.names[1]} from ${b0.toFixed(2)} to ${b1.toFixed(2)} (up)`;
 }
 
-// log10 of the loss, light (low) to dark (high); row 0 of the grid is the lowest b.
+// The loss, light (low) to dark (high); row 0 of the grid is the lowest b.
 function paintSurface(land) {
   const n = land.a.length;
   const m = land.b.length;
   surface.width = n;
   surface.height = m;
-  const logs = land.total.map((row) => row.map((v) => (v === null || v <= 0 ? null : Math.log10(v))));
-  const finite = logs.flat().filter((v) => v !== null);
-  const lo = Math.min(...finite);
-  const hi = Math.max(...finite);
+  // Coloured by rank (each shade covers as many grid points as the next), so the valley
+  // stays visible however steep the walls are; the rank order is the loss's order.
+  const sorted = land.total.flat().filter((v) => v !== null).sort((x, y) => x - y);
+  const rank = (v) => {
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (sorted[mid] < v) lo = mid + 1; else hi = mid; }
+    return lo / Math.max(sorted.length - 1, 1);
+  };
   const ctx = surface.getContext("2d");
   const img = ctx.createImageData(n, m);
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
-      const v = logs[i][j];
-      const t = v === null ? 1 : (v - lo) / Math.max(hi - lo, 1e-12);
+      const v = land.total[i][j];
+      const t = v === null ? 1 : rank(v);
       const k = ((m - 1 - i) * n + j) * 4;
       img.data[k] = 255 - 200 * t;
       img.data[k + 1] = 248 - 170 * t;
