@@ -59,7 +59,9 @@ def test_step_speed_and_view_fields_are_checked():
     with pytest.raises(ProtocolError, match="speed.value = 'warp' is unknown; choose one of slow"):
         protocol.speed_of({"value": "warp"})
     assert protocol.view_of({"weights": "ema"}, 3) == ("ema", None)
-    with pytest.raises(ProtocolError, match="view.weights = 'best' is unknown; choose raw or ema"):
+    with pytest.raises(
+        ProtocolError, match="view.weights = 'best' is unknown; choose raw, ema, both"
+    ):
         protocol.view_of({"weights": "best"}, 1)
     with pytest.raises(ProtocolError, match="view.selected = 3 must be an integer from 0 to 2"):
         protocol.view_of({"selected": 3}, 3)

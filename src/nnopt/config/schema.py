@@ -37,6 +37,10 @@ class DataConfig:
     # values; otherwise regression
     task: str = "auto"  # "auto", "classification" or "regression"
     standardize: bool = False  # inputs (x - mean) / std, mean and std of the training rows
+    # Feature inputs computed from 2-D data's columns x0, x1 (nnopt.core.features.FEATURES:
+    # x0, x1, x0_squared, x1_squared, x0_x1, sin_x0, sin_x1), in order, before any
+    # standardization; model.layers[0] is their count. Empty = the columns as they are.
+    inputs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from nnopt.config.schema import Config, DataConfig, OptimizerConfig
 from nnopt.core.data import DATASETS
 from nnopt.core.ema import EMA_ORDERS
+from nnopt.core.features import FEATURES
 from nnopt.core.losses import LOSSES
 from nnopt.core.model import ACTIVATIONS, INITIALIZERS, OUTPUT_ACTIVATIONS
 from nnopt.core.numbers import Number
@@ -94,6 +95,7 @@ def validate(config: Config) -> None:
     _check("data.n_samples", d.n_samples, 0 <= d.n_samples <= 1_000_000, "0 (default) to 1000000")
     _check("data.noise", d.noise, 0.0 <= d.noise <= 1.0, "between 0 and 1")
     _check("data.test_fraction", d.test_fraction, 0.0 <= d.test_fraction < 1.0, "in [0, 1)")
+    _validate_inputs(d)
     _choice("model.name", m.name, ("mlp", "scalar"))
     _choice("model.activation", m.activation, ACTIVATIONS)
     _choice("model.output_activation", m.output_activation, OUTPUT_ACTIVATIONS)
@@ -151,6 +153,18 @@ def _validate_optimizer_settings(o: OptimizerConfig) -> None:
                 f"it takes {takes}{hint}"
             )
         _number(f"optimizer.{field}", value, own[name])
+
+
+def _validate_inputs(d: DataConfig) -> None:
+    """data.inputs: registered feature inputs, each once."""
+    for name in d.inputs:
+        if name not in FEATURES:
+            raise ConfigError(
+                f"data.inputs = {show_value(d.inputs)}: {name!r} is unknown; "
+                f"choose from {', '.join(FEATURES)}"
+            )
+    if len(set(d.inputs)) != len(d.inputs):
+        raise ConfigError(f"data.inputs = {show_value(d.inputs)} names an input twice")
 
 
 DATA_TASKS = ("auto", "classification", "regression")

@@ -183,6 +183,8 @@ class Columns:
     target column, ``classes`` the original label of each class index (a data file's
     labels may be any numbers or words), and ``mean``/``std`` the standardization
     ``x' = (x - mean) / std`` fitted on the training rows (empty: inputs used as they are).
+    ``inputs`` name the feature inputs computed from the two columns before the
+    standardization (:mod:`nnopt.core.features`; empty: the columns themselves).
     """
 
     features: tuple[str, ...]
@@ -190,6 +192,7 @@ class Columns:
     classes: tuple[str, ...] = ()
     mean: tuple[float, ...] = ()
     std: tuple[float, ...] = ()
+    inputs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import numpy as np
 
 from nnopt.config import Config
 from nnopt.core.data import Columns, Dataset, standardize
+from nnopt.core.features import feature_inputs
 from nnopt.engine.evaluate import (
     class_probabilities,
     confusion_matrix,
@@ -230,9 +231,11 @@ class Predictor:
     weights: str
 
     def predict(self, x_raw: np.ndarray) -> Predictions:
-        """Outputs for raw feature rows, standardized first as the run's training rows were."""
+        """Outputs for raw feature rows, turned into the run's inputs and standardized first
+        as the run's training rows were."""
         c = self.inputs.columns
-        x = standardize(x_raw, c.mean, c.std) if c.mean else np.asarray(x_raw, np.float32)
+        x = feature_inputs(x_raw, c.inputs) if c.inputs else np.asarray(x_raw, np.float32)
+        x = standardize(x, c.mean, c.std) if c.mean else x
         s = self.model.structure
         outputs = predict(s, self.params, x)
         if not s.classifies:

@@ -15,6 +15,7 @@ import numpy as np
 
 from nnopt.config import Config
 from nnopt.core.data import DATASETS, Dataset, dataset_of, digits_rows, standardized, targets_for
+from nnopt.core.features import INPUT_COLUMNS, with_inputs
 from nnopt.core.model import init_mlp, init_scalar
 from nnopt.core.optimizers import OptimizerChoice, default_numbers, make_optimizer
 from nnopt.engine.step import TrainState
@@ -55,8 +56,9 @@ def make_dataset(
 
 
 def build_dataset(config: Config, dataset: Dataset | None = None) -> Dataset:
-    """The config's dataset (or the given one, e.g. uploaded points), standardized when asked,
-    checked against the model and the batch size."""
+    """The config's dataset (or the given raw rows, e.g. uploaded points) with its feature
+    inputs (``data.inputs``), standardized when asked, checked against the model and the
+    batch size."""
     d = config.data
     if dataset is None and d.path:
         # Reading the user's file here lets resume, evaluate and sweeps rebuild a run's data
@@ -66,6 +68,14 @@ def build_dataset(config: Config, dataset: Dataset | None = None) -> Dataset:
         dataset = load_dataset(d.path, d.features, d.label, d.task, d.test_fraction, d.seed)
     elif dataset is None:
         dataset = make_dataset(d.name, d.n_samples, d.noise, d.seed, d.test_fraction)
+    if d.inputs:
+        if dataset.n_features != INPUT_COLUMNS:
+            shown = repr(d.name) if not d.path else f"file {d.path}"
+            raise ConfigError(
+                f"data.inputs = {list(d.inputs)} are computed from 2 columns (x0, x1); data "
+                f"{shown} has {dataset.n_features}: leave data.inputs empty"
+            )
+        dataset = with_inputs(dataset, d.inputs)
     if d.standardize:
         dataset = standardized(dataset)
     check_fits(config, dataset)
@@ -82,9 +92,12 @@ def check_fits(config: Config, dataset: Dataset) -> None:
     shown = repr(d.name) if not d.path else f"file {d.path}"
     if m.name == "mlp":
         if m.layers[0] != dataset.n_features:
+            where = (
+                f"data.inputs {list(d.inputs)}" if d.inputs else f"input features of data {shown}"
+            )
             raise ConfigError(
                 f"model.layers = {list(m.layers)}: the first size must be the {dataset.n_features} "
-                f"input features of data {shown}"
+                f"{where}"
             )
         want = dataset.n_classes if dataset.task == "multiclass" else 1
         outs = m.layers[-1]

@@ -279,6 +279,7 @@ def inputs_record(config: Config, dataset: Dataset) -> dict:
         "label": c.label,
         "classes": list(c.classes),
         "standardization": {"mean": list(c.mean), "std": list(c.std)} if c.mean else None,
+        "inputs": list(c.inputs),
         "data": {"name": config.data.name},
     }
     if config.data.path:
@@ -313,6 +314,7 @@ def read_inputs(run_dir: Path) -> Inputs:
             classes=tuple(raw["classes"]),
             mean=tuple(float(v) for v in scaling["mean"]),
             std=tuple(float(v) for v in scaling["std"]),
+            inputs=tuple(raw.get("inputs", ())),  # runs before data.inputs have none
         )
         data = raw.get("data", {})
         return Inputs(columns, raw["task"], data.get("path", ""), data.get("sha256", ""))

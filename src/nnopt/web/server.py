@@ -9,6 +9,7 @@ and the server stays responsive. Routes:
 
 - ``GET /``: the page; ``/static/*``: its script and style (shipped in the package);
 - ``GET /api/choices``: the registries and limits the page builds its menus from;
+- ``GET /api/lecture``: the lecture's experiments with their passages (lecture mode);
 - ``GET /api/health``: ``{"sessions": n}``, the open sessions (read-only; load tests, probes);
 - ``POST /api/upload/{session}``: a CSV of points ``x0,x1,label`` for that tab;
 - ``WS /ws``: the session (messages in :mod:`nnopt.web.protocol`).
@@ -133,6 +134,7 @@ def create_app(workers: int | None = None) -> Starlette:
         Route("/", index),
         Route("/api/choices", choices),
         Route("/api/health", health),
+        Route("/api/lecture", lecture),
         Route("/api/upload/{session}", upload, methods=["POST"]),
         WebSocketRoute("/ws", playground),
         Mount("/static", StaticFiles(packages=[("nnopt.web", "static")]), name="static"),
@@ -158,6 +160,11 @@ async def index(request: Request) -> HTMLResponse:
 
 async def choices(request: Request) -> JSONResponse:
     return JSONResponse(_hello(None))
+
+
+async def lecture(request: Request) -> JSONResponse:
+    # The lecture's experiments for lecture mode (read once, then cached).
+    return JSONResponse({"experiments": list(protocol.lecture_experiments())})
 
 
 async def health(request: Request) -> JSONResponse:

@@ -17,8 +17,10 @@ import numpy as np
 
 from nnopt.config import Config, resolve
 from nnopt.core.data import Dataset, split
+from nnopt.core.features import FEATURES, feature_inputs
 from nnopt.engine.evaluate import neuron_outputs
-from nnopt.engine.setup import build_dataset
+from nnopt.engine.landscape import Landscape, has_landscape, loss_landscape
+from nnopt.engine.setup import make_dataset
 from nnopt.engine.step import weights_of
 from nnopt.engine.structure import unflatten
 from nnopt.engine.training import Training
@@ -74,6 +76,9 @@ class Session:
         self.configs: list[Config] = []
         self.race: Race | None = None
         self.plane: Plane | None = None
+        self.plane_inputs: np.ndarray | None = None  # the plane's points as the model's inputs
+        self.landscape: Landscape | None = None  # lane 1's loss over its two numbers, if it has two
+        self.landscape_start: np.ndarray | None = None  # where the grid is centred
         self.upload: tuple[np.ndarray, np.ndarray] | None = None
         self.upload_version = 0  # a new upload with the same settings is new data
         self.data_key: Any = None
@@ -154,12 +159,18 @@ class Session:
         if keep:
             self.race.retune(configs)
         else:
-            dataset = self._dataset(setup, configs[0])
+            dataset = self._dataset(setup, configs[0])  # the points; each lane adds its inputs
             race = Race(configs, dataset)  # raises before anything changes
             self.race, self.plane, self.data_key = race, plane_for(dataset), data_key
+            self.plane_inputs = _inputs_of(self.plane.points, configs[0])
+            first = race.racers[0].training
+            self.landscape_start = (
+                np.asarray(weights_of(first.state, "raw")) if has_landscape(first) else None
+            )
             self.meter.reset()
         self.setup, self.configs = setup, configs
         self.selected = setup.selected
+        self.landscape = self._landscape()  # again after a retune: the loss's numbers may differ
         return [self._ready(reset=not keep), self.snapshot()]
 
     def _on_reset(self, message: dict) -> list[dict]:
@@ -247,6 +258,15 @@ class Session:
             "lanes": [protocol.lane_summary(c) for c in self.configs],
             "chunk": CHUNK,
         }
+        if self.landscape is not None:
+            land = self.landscape
+            reply["landscape"] = {
+                "names": list(land.names),
+                "a": jsonable(np.round(land.a, 6)),
+                "b": jsonable(np.round(land.b, 6)),
+                # 5 significant digits are plenty for a colour; non-finite -> null
+                "total": [[_digits(v) for v in row] for row in land.total.tolist()],
+            }
         if reset:
             reply["data"] = self._data_view()
         return reply
@@ -264,6 +284,10 @@ class Session:
             "target_range": list(p.target_range),
             "train": rows(d.x_train, d.y_train),
             "test": rows(d.x_test, d.y_test),
+            # every registered input over the plane, for its tile and its input node
+            "input_images": {
+                name: p.neuron_bytes(feature_inputs(p.points, (name,)))[0] for name in FEATURES
+            },
         }
 
     def snapshot(self) -> dict[str, Any]:
@@ -273,7 +297,7 @@ class Session:
         for index, lane in enumerate(self.race.racers):
             which = self._weights_of(lane)
             params = self._params(lane, which)
-            layers = neuron_outputs(lane.training.structure, params, self.plane.points)
+            layers = neuron_outputs(lane.training.structure, params, self.plane_inputs)
             lanes.append(
                 {
                     "step": lane.training.step,
@@ -283,6 +307,12 @@ class Session:
                     "heatmap": self.plane.output_bytes(layers[-1], lane.config),
                 }
             )
+            if self.landscape is not None and lane.training.structure.n_params == 2:
+                # the optimizer's path over the landscape: the raw numbers, unrounded
+                flat = np.asarray(weights_of(lane.training.state, "raw"), np.float64)
+                lanes[-1]["point"] = flat.tolist()
+            if self.weights == "both" and lane.config.ema.enabled:  # raw and EMA side by side
+                lanes[-1]["heatmap_ema"] = self._heatmap(lane, "ema")
             if index == self.selected:
                 network = {
                     "lane": index,
@@ -300,6 +330,19 @@ class Session:
 
     # -- helpers
 
+    def _landscape(self) -> Landscape | None:
+        """Lane 1's total loss over its two numbers, around where it started (None: it has
+        more or fewer numbers)."""
+        if self.landscape_start is None:
+            return None
+        return loss_landscape(self.race.racers[0].training, self.landscape_start)
+
+    def _heatmap(self, lane: Racer, which: str) -> str:
+        """The lane's output over the plane with its raw or EMA weights, as heatmap bytes."""
+        structure = lane.training.structure
+        out = neuron_outputs(structure, self._params(lane, which), self.plane_inputs)[-1]
+        return self.plane.output_bytes(out, lane.config)
+
     def _weights_of(self, lane: Racer) -> str:
         """The weights shown for a lane: EMA only where the lane keeps a moving average."""
         return "ema" if self.weights == "ema" and lane.config.ema.enabled else "raw"
@@ -314,9 +357,11 @@ class Session:
         return self.upload_version if setup.data["name"] == UPLOAD else 0
 
     def _dataset(self, setup: Setup, first: Config) -> Dataset:
-        """The shared data: generated from the settings, or the uploaded points split."""
+        """The shared points (before any feature inputs): generated from the settings, or the
+        uploaded points split."""
         if setup.data["name"] != UPLOAD:
-            return build_dataset(resolve(first))
+            d = resolve(first).data
+            return make_dataset(d.name, d.n_samples, d.noise, d.seed, d.test_fraction)
         if self.upload is None:
             raise ProtocolError(
                 "data.name = 'upload': no CSV uploaded in this tab yet; upload one or choose a dataset"
@@ -328,6 +373,16 @@ class Session:
                 "data.test_fraction leaves no uploaded points for training; lower it"
             )
         return Dataset(x_tr, y_tr, x_te, y_te, task="binary", n_classes=2)
+
+
+def _digits(v: float) -> float | None:
+    """``v`` to 5 significant digits (None when not finite: JSON has no NaN)."""
+    return float(f"{v:.5g}") if np.isfinite(v) else None
+
+
+def _inputs_of(points: np.ndarray, config: Config) -> np.ndarray:
+    """The plane's points as the model's inputs (the config's feature inputs)."""
+    return feature_inputs(points, config.data.inputs) if config.data.inputs else points
 
 
 def _metrics(training: Training) -> dict[str, float | None]:

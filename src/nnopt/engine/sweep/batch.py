@@ -84,7 +84,7 @@ def data_key(config: Config) -> tuple:
     """What decides a configuration's data: equal keys, equal arrays."""
     d = resolve(config).data
     return (d.name, d.seed, d.n_samples, d.noise, d.test_fraction, d.path, d.features, d.label,
-            d.task, d.standardize)  # fmt: skip
+            d.task, d.standardize, d.inputs)  # fmt: skip
 
 
 @dataclass(frozen=True)

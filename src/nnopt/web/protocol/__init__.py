@@ -15,21 +15,23 @@ names the bad field and what is allowed. Nothing from the page is ever executed.
 Messages from the page (``type`` and its fields):
 
 ==========  ===================================================================
-setup       ``data`` {name, noise, test_fraction, seed, n_samples},
+setup       ``data`` {name, noise, test_fraction, seed, n_samples, inputs},
             ``lanes`` [{hidden, activation, init, loss, the loss's numbers, optimizer,
             learning_rate, schedule, decay_rate, decay_steps, staircase, ema,
-            ema_decay, num_updates, regularizer, reg_scale, batch_size, seed}],
+            ema_decay, num_updates, ema_order, bias, regularizer, reg_scale,
+            batch_size, seed}],
             ``selected`` (the lane the network view shows); missing fields take
             :data:`DATA_DEFAULTS` / :data:`LANE_DEFAULTS`
 play        train continuously; ``pause`` stops; ``reset`` restarts from step 0
 step        ``chunks``: run that many chunks of :data:`CHUNK` updates, then stop
 speed       ``value``: one of :data:`SPEEDS`
-view        ``weights`` ("raw" or "ema") and/or ``selected`` (a lane index)
+view        ``weights`` ("raw", "ema" or "both") and/or ``selected`` (a lane index)
 export      the selected lane as TOML and its weights as ``--init`` JSON
 import      ``toml``: a config file's text, answered with the settings it holds
 ==========  ===================================================================
 """
 
+from nnopt.web.protocol.lecture import lecture_experiments  # noqa: F401
 from nnopt.web.protocol.messages import *  # noqa: F401,F403
 from nnopt.web.protocol.messages import __all__ as _messages
 from nnopt.web.protocol.settings import *  # noqa: F401,F403
@@ -37,4 +39,7 @@ from nnopt.web.protocol.settings import __all__ as _settings
 from nnopt.web.protocol.transfer import export_toml, settings_from_toml  # noqa: F401
 from nnopt.web.protocol.upload import parse_points_csv  # noqa: F401
 
-__all__ = [*_messages, *_settings, "export_toml", "settings_from_toml", "parse_points_csv"]
+__all__ = [
+    *_messages, *_settings, "export_toml", "settings_from_toml", "parse_points_csv",
+    "lecture_experiments",
+]  # fmt: skip

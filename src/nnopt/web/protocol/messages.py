@@ -118,11 +118,18 @@ def speed_of(message: dict) -> str:
     return value
 
 
+# Which weights the page shows: the trained ones, the moving average, or both side by side
+# (a lane without EMA shows its raw weights).
+WEIGHT_VIEWS = ("raw", "ema", "both")
+
+
 def view_of(message: dict, n_lanes: int) -> tuple[str | None, int | None]:
     """(weights, selected) of a ``view`` message; None where it leaves a value unchanged."""
     weights = message.get("weights")
-    if weights is not None and weights not in ("raw", "ema"):
-        raise ProtocolError(f"view.weights = {show(weights)} is unknown; choose raw or ema")
+    if weights is not None and weights not in WEIGHT_VIEWS:
+        raise ProtocolError(
+            f"view.weights = {show(weights)} is unknown; choose {', '.join(WEIGHT_VIEWS)}"
+        )
     selected = message.get("selected")
     if selected is not None:
         selected = int_in("view.selected", selected, 0, max(0, n_lanes - 1))
@@ -160,5 +167,5 @@ def show(value: Any) -> str:
 __all__ = [
     "CHUNK", "ENDLESS_STEPS", "LIMITS", "MESSAGE_FIELDS", "SPEEDS", "UPLOAD", "Limits",
     "ProtocolError", "import_text", "int_in", "is_int", "limits_dict", "parse_message", "show",
-    "speed_of", "step_chunks", "view_of",
+    "speed_of", "step_chunks", "view_of", "WEIGHT_VIEWS",
 ]  # fmt: skip

@@ -17,6 +17,8 @@ from typing import Any
 
 from nnopt.config import Config, config_from_dict
 from nnopt.core.data import DATASETS
+from nnopt.core.ema import EMA_ORDERS
+from nnopt.core.features import FEATURES, PLAIN
 from nnopt.core.losses import LOSSES
 from nnopt.core.model import ACTIVATIONS, INITIALIZERS, parameter_count
 from nnopt.core.optimizers import OPTIMIZERS
@@ -67,6 +69,7 @@ DATA_DEFAULTS: dict[str, Any] = {
     "test_fraction": 0.3,  # a test set, so the test curve has something to show
     "seed": 2,  # the lecture's seed
     "n_samples": 0,  # 0 = the dataset's own size
+    "inputs": list(PLAIN),  # the feature inputs (tiles); x0, x1 is data.inputs left empty
 }
 
 LANE_DEFAULTS: dict[str, Any] = {
@@ -84,6 +87,8 @@ LANE_DEFAULTS: dict[str, Any] = {
     "ema": False,
     "ema_decay": 0.99,
     "num_updates": True,
+    "ema_order": "after_update",  # which weights the shadow reads (the lecture's: before_update)
+    "bias": True,  # the yogurt fit y = x @ w1 has none
     "regularizer": "none",
     "reg_scale": 0.001,
     "batch_size": 30,  # the lecture's BATCH_SIZE
@@ -97,6 +102,7 @@ DATA_FIELDS = {
     "test_fraction": ("data", "test_fraction"),
     "seed": ("data", "seed"),
     "n_samples": ("data", "n_samples"),
+    "inputs": ("data", "inputs"),
 }
 LANE_FIELDS = {
     "activation": ("model", "activation"),
@@ -112,6 +118,8 @@ LANE_FIELDS = {
     "ema": ("ema", "enabled"),
     "ema_decay": ("ema", "decay"),
     "num_updates": ("ema", "num_updates"),
+    "ema_order": ("ema", "order"),
+    "bias": ("model", "bias"),
     "regularizer": ("regularizer", "name"),
     "reg_scale": ("regularizer", "scale"),
     "batch_size": ("train", "batch_size"),
@@ -154,8 +162,12 @@ def choices() -> dict[str, Any]:
             }
             for n in playground_datasets()
         ],
+        "inputs": [
+            {"name": n, "label": f.label, "formula": f.formula} for n, f in FEATURES.items()
+        ],
         "activations": list(ACTIVATIONS),
         "initializers": list(INITIALIZERS),
+        "ema_orders": list(EMA_ORDERS),
         "losses": [
             {
                 "name": n,
@@ -212,6 +224,7 @@ def parse_setup(message: dict) -> Setup:
             f"data.name = {show(data['name'])} is unknown; choose one of {', '.join(names)}"
         )
     int_in("data.n_samples", data["n_samples"], 0, LIMITS.points)
+    _check_inputs(data["inputs"])
     lanes = message.get("lanes", [{}])
     if not isinstance(lanes, list) or not 1 <= len(lanes) <= LIMITS.lanes:
         count = len(lanes) if isinstance(lanes, list) else show(lanes)
@@ -219,6 +232,20 @@ def parse_setup(message: dict) -> Setup:
     checked = tuple(_check_lane(lane, i) for i, lane in enumerate(lanes))
     selected = int_in("setup.selected", message.get("selected", 0), 0, len(checked) - 1)
     return Setup(data, checked, selected)
+
+
+def _check_inputs(inputs: Any) -> None:
+    """The page's feature inputs: a list of 1 to len(FEATURES) names (the config checks the
+    names themselves)."""
+    if (
+        not isinstance(inputs, list)
+        or not 1 <= len(inputs) <= len(FEATURES)
+        or not all(isinstance(n, str) for n in inputs)
+    ):
+        raise ProtocolError(
+            f"data.inputs = {show(inputs)} must be a list of 1 to {len(FEATURES)} inputs "
+            f"from {', '.join(FEATURES)}"
+        )
 
 
 def _check_lane(lane: Any, index: int) -> dict[str, Any]:
@@ -273,9 +300,11 @@ def lane_config_dict(data: dict[str, Any], lane: dict[str, Any]) -> dict[str, An
     if data["name"] == UPLOAD:  # the points come with the session; the name is a stand-in
         raw["data"]["name"] = "circle"
         raw["data"]["n_samples"] = 0
+    if list(data["inputs"]) == list(PLAIN):  # the columns as they are: the config's default
+        del raw["data"]["inputs"]
     for key, (section, name) in LANE_FIELDS.items():
         raw.setdefault(section, {})[name] = lane[key]
-    raw["model"]["layers"] = [2, *lane["hidden"], units]
+    raw["model"]["layers"] = [len(data["inputs"]), *lane["hidden"], units]
     raw["model"]["output_activation"] = out_activation
     raw["train"]["steps"] = ENDLESS_STEPS
     raw["train"]["log_every"] = CHUNK

@@ -3,12 +3,14 @@ file's text back as page settings (refused when the page has no control for a fi
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from typing import Any
 
 import tomli_w
 
 from nnopt.config import Config, config_from_dict, config_to_dict, resolve
+from nnopt.core.features import PLAIN
 from nnopt.errors import NnoptError
 from nnopt.web.protocol.messages import LIMITS, ProtocolError, show
 from nnopt.web.protocol.settings import (
@@ -62,6 +64,9 @@ def settings_from_toml(text: str) -> dict[str, Any]:
             "is not a playground setup; the playground trains an mlp on 2-D data"
         )
     data = {key: getattr(getattr(config, s), f) for key, (s, f) in DATA_FIELDS.items()}
+    data["inputs"] = list(config.data.inputs or PLAIN)
+    if config.data.inputs == PLAIN:  # written out, the columns as they are: the default
+        config = config.replace(data=dataclasses.replace(config.data, inputs=()))
     lane = {key: getattr(getattr(config, s), f) for key, (s, f) in LANE_FIELDS.items()}
     lane["hidden"] = list(config.model.layers[1:-1])
     setup = parse_setup({"data": data, "lanes": [lane]})

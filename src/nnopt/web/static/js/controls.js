@@ -5,6 +5,9 @@
 import { commit, editLayers, selectLane, setData, setWeights } from "./changes.js";
 import { send } from "./connection.js";
 import { hideError, showError } from "./errors.js";
+import { bindFeatures } from "./features.js";
+import { bindLang } from "./i18n.js";
+import { bindLecture } from "./lecture.js";
 import { buildNetwork } from "./network.js";
 import { raceLanes } from "./race.js";
 import { choices, page, selectedLane, updateUrl } from "./state.js";
@@ -19,9 +22,18 @@ export function bindControls() {
   bindDataColumn();
   bindNetwork();
   bindRace();
+  bindFeatures();
+  bindLecture();
+  bindLang();
+  $("discrete").addEventListener("change", () => {
+    page.state.discrete = $("discrete").checked;
+    updateUrl();
+    page.dirty = true;
+  });
   $("error-close").addEventListener("click", hideError);
   $("weights-raw").addEventListener("click", () => setWeights("raw"));
   $("weights-ema").addEventListener("click", () => setWeights("ema"));
+  $("weights-both").addEventListener("click", () => setWeights("both"));
   $("show-test").addEventListener("change", () => {
     page.state.showTest = $("show-test").checked;
     updateUrl();

@@ -3,7 +3,9 @@
 
 import { drawChart, seriesLine } from "./chart.js";
 import { RATE_LINE, TEST_LINE, TRAIN_LINE } from "./colors.js";
+import { drawBoth } from "./compare.js";
 import { drawHeatmap, renderAxes } from "./heatmap.js";
+import { drawLandscape } from "./landscape.js";
 import { updateNetwork } from "./network.js";
 import { drawRace } from "./race.js";
 import { page } from "./state.js";
@@ -26,6 +28,8 @@ export function draw() {
   drawHeatmap($("heatmap"), current.heatmap);
   renderAxes();
   showWeightsNote(current, page.lanesInfo[sel]);
+  drawBoth(current, page.series[sel] || [], chartsDue); // raw and EMA side by side (compare.js)
+  drawLandscape(); // a two-number model's loss surface and paths (landscape.js)
   if (snap.network) updateNetwork(snap.network);
   drawRace(snap, chartsDue);
 }

@@ -3,6 +3,7 @@
 
 import { CLASS_COLORS, GREY, lutColor, pointColor, putLut } from "./colors.js";
 import { page } from "./state.js";
+import { shownBytes } from "./discretize.js";
 import { $, decodeBytes } from "./util.js";
 
 // The server's heatmap is a small square of bytes; it is painted here at its own size,
@@ -18,7 +19,7 @@ export function drawHeatmap(canvas, b64, { small = false } = {}) {
   const W = canvas.width;
   const H = canvas.height;
   if (b64) {
-    const bytes = decodeBytes(b64);
+    const bytes = shownBytes(decodeBytes(b64), data.task);
     const side = Math.round(Math.sqrt(bytes.length));
     const hctx = heatCanvas.getContext("2d");
     const img = hctx.createImageData(side, side);

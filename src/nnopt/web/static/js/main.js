@@ -11,6 +11,7 @@
 import { connect } from "./connection.js";
 import { bindControls } from "./controls.js";
 import { draw } from "./draw.js";
+import { withLandscape } from "./landscape.js";
 import { handlers } from "./messages.js";
 import { countFrame, renderPlayer } from "./player.js";
 import { page } from "./state.js";
@@ -31,7 +32,7 @@ function loop() {
 
 bindControls();
 bindTransfer();
-connect(handlers, renderPlayer);
+connect(withLandscape(handlers), renderPlayer);
 requestAnimationFrame(loop);
 setInterval(renderPlayer, PLAYER_REFRESH);
 window.nnopt = page; // the page's state, for the browser tests and the curious

@@ -4,6 +4,10 @@
 
 import { LANE_COLORS } from "./colors.js";
 import { buildDatasetTiles, renderDatasets } from "./datasets.js";
+import { buildFeatureTiles, renderFeatures } from "./features.js";
+import { renderClassroom } from "./classroom.js";
+import { applyLang } from "./i18n.js";
+import { renderLecture } from "./lecture.js";
 import { choices, page, selectedLane, taskOf, lossFits } from "./state.js";
 import { $, plural, spaced } from "./util.js";
 
@@ -25,6 +29,7 @@ export function buildMenus() {
   fillSelect($("optimizer"), c.optimizers);
   fillSelect($("activation"), c.activations);
   fillSelect($("init"), c.initializers);
+  fillSelect($("ema_order"), c.ema_orders);
   fillSelect($("loss"), c.losses);
   buildLossNumbers(c.losses);
   fillSelect($("regularizer"), c.regularizers);
@@ -34,6 +39,7 @@ export function buildMenus() {
   $("max-lanes").textContent = page.hello.limits.lanes;
   $("vary-values").value = c.race[$("vary-field").value].values;
   buildDatasetTiles();
+  buildFeatureTiles();
 }
 
 // Each loss with numbers of its own (cost_profit: cost, profit) gets a group of inputs next
@@ -81,11 +87,17 @@ export function renderControls() {
   renderDataControls(page.state.data);
   $("speed").value = page.state.speed;
   $("show-test").checked = page.state.showTest;
+  $("discrete").checked = page.state.discrete;
   $("weights-raw").classList.toggle("on", page.state.weights === "raw");
   $("weights-ema").classList.toggle("on", page.state.weights === "ema");
+  $("weights-both").classList.toggle("on", page.state.weights === "both");
   $("layers-title").textContent = plural(l.hidden.length, "hidden layer");
   renderEditing();
   renderDatasets();
+  renderFeatures();
+  renderLecture();
+  applyLang();
+  renderClassroom();
 }
 
 // data-when="key=value" shows an element while the lane's key has that value,

@@ -5,6 +5,7 @@
 // handles their clicks (this module only draws).
 
 import { NEGATIVE_WEIGHT, POSITIVE_WEIGHT, putLut } from "./colors.js";
+import { acceptedInput, drawInputImage } from "./features.js";
 import { page, selectedLane } from "./state.js";
 import { $, decodeBytes, plural, same } from "./util.js";
 
@@ -44,13 +45,14 @@ export function buildNetwork() {
     const cen = [];
     for (let j = 0; j < n; j++) {
       const y = TOP + j * spacing + NODE / 2;
-      const node = neuronNode(x, y, size, output, k === 0 ? `input x${j}` : `layer ${k}, neuron ${j + 1}`);
+      const input = k === 0 ? acceptedInput(j) : null; // the feature input it is (features.js)
+      const node = neuronNode(x, y, size, output, k === 0 ? `input ${input ? input.label : `x${j}`}` : `layer ${k}, neuron ${j + 1}`);
       box.appendChild(node.div);
       col.push(node);
       cen.push([x, y, size]);
       if (k === 0) {
-        drawFeature(node.canvas, j);
-        box.appendChild(featureLabel(j, x - size / 2 - 22, y - 7));
+        if (!input || !drawInputImage(node.canvas, input.name)) drawFeature(node.canvas, j);
+        box.appendChild(featureLabel(input ? input.label : `x${j}`, x - size / 2 - 22, y - 7));
       }
     }
     nodes.push(col);
@@ -75,10 +77,10 @@ function neuronNode(x, y, size, output, title) {
   return { canvas, div };
 }
 
-function featureLabel(j, left, top) {
+function featureLabel(text, left, top) {
   const label = document.createElement("div");
   label.className = "node-label";
-  label.textContent = `x${j}`;
+  label.textContent = text;
   label.style.left = `${left}px`;
   label.style.top = `${top}px`;
   return label;
@@ -172,7 +174,7 @@ export function updateNetwork(network) {
   });
   view.paths.forEach((layer, k) => {
     const w = network.weights[`w${k + 1}`];
-    if (!w) return;
+    if (!w || w.length !== layer.length) return; // a snapshot from before the inputs changed
     layer.forEach((row, i) => row.forEach((path, j) => {
       const v = w[i][j];
       path.setAttribute("stroke", v >= 0 ? POSITIVE_WEIGHT : NEGATIVE_WEIGHT);

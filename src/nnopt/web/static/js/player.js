@@ -1,5 +1,6 @@
 // The player bar's display: the play/pause button, the step count and the speed line.
 
+import { renderEpoch } from "./epoch.js";
 import { page } from "./state.js";
 import { $ } from "./util.js";
 
@@ -12,6 +13,7 @@ export function renderPlayer() {
   const step = snap ? snap.step : 0;
   $("step-count").textContent = String(step).padStart(6, "0").replace(/\B(?=(\d{3})+(?!\d))/g, ",");
   $("rate").textContent = page.playing ? rateText(snap) : "paused";
+  renderEpoch();
 }
 
 // Steps/s from the server, frames drawn per second here; until the first chunk after Play

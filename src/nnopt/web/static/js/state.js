@@ -8,14 +8,18 @@
 //                    previews}; the menus, caps and defaults all come from it
 //   page.session     this tab's session id (it authorizes the CSV upload)
 //   page.state       what the user chose, mirrored in the URL hash:
-//                      data      {name, noise, test_fraction, seed, n_samples}
+//                      data      {name, noise, test_fraction, seed, n_samples, inputs}
 //                      lanes     [{hidden, activation, init, loss, <the losses' numbers>,
 //                                  optimizer, learning_rate, schedule, decay_rate, decay_steps,
 //                                  staircase, ema, ema_decay, num_updates, regularizer,
 //                                  reg_scale, batch_size, seed}]  (keys: hello.defaults.lane)
 //                      selected  the lane the controls edit and the network view shows
-//                      weights   "raw" | "ema" (which weights are shown)
+//                      weights   "raw" | "ema" | "both" (which weights are shown; both: side by side)
 //                      showTest  whether the test points are drawn
+//                      discrete  whether the heatmap shows the predicted class only
+//                      lecture   the lecture experiment shown in lecture mode ("" = closed)
+//                      lang      "en" | "zh": the UI text's language (i18n.js)
+//                      hide      the controls classroom mode hides (classroom.js)
 //                      speed     one of hello.choices.speeds
 //   page.accepted    the last setup the server accepted: {data, lanes, selected}
 //   page.lanesInfo   per lane, from "ready": {layers, output_activation, parameters, ema}
@@ -27,10 +31,14 @@
 //   page.playedAt    the step when Play was pressed (to show "compiling" until it moves)
 //   page.frameTimes  when the last frames were drawn (the updates/s in the player bar)
 //   page.dirty       a frame is due: the draw loop draws on its next tick
+//   page.landscape   a two-number model's loss surface {names, a, b, total}, or null
+//   page.paths       per lane, its numbers over time [[a, b]...] (landscape.js)
 //
 // Flow: "hello" -> page.state from the URL -> "setup" -> "ready" (accepted, data) ->
 // "snapshot"s. A control edits page.state; the URL and the server follow (see setup.js).
 
+import { hideable } from "./classroom.js";
+import { langFromUrl } from "./i18n.js";
 import { clone, parseLike, same } from "./util.js";
 
 export const SERIES_MAX = 600;
@@ -49,6 +57,8 @@ export const page = {
   playedAt: null,
   frameTimes: [],
   dirty: false,
+  landscape: null,
+  paths: [],
 };
 
 export const choices = () => page.hello.choices;
@@ -79,19 +89,24 @@ export function fallbackLoss(task) {
 // #data=circle&test=0.3&lane=optimizer:adam,learning_rate:0.03&lane=optimizer:sgd&sel=1
 // A lane lists only the settings that differ from the defaults. Old links must keep
 // working: the short names and the encodings below are the link format.
-const DATA_KEYS = { noise: "noise", test_fraction: "test", seed: "dseed", n_samples: "points" };
+const DATA_KEYS = { noise: "noise", test_fraction: "test", seed: "dseed", n_samples: "points", inputs: "inputs" };
 
 function encodeState(s) {
   const p = new URLSearchParams();
   const dd = page.hello.defaults.data;
   p.set("data", s.data.name);
   for (const [key, short] of Object.entries(DATA_KEYS)) {
-    if (s.data[key] !== dd[key]) p.set(short, s.data[key]);
+    const v = s.data[key];
+    if (!same(v, dd[key])) p.set(short, Array.isArray(v) ? v.join("-") : v); // inputs: x0-x0_squared
   }
   for (const l of s.lanes) p.append("lane", encodeLane(l));
   if (s.selected) p.set("sel", s.selected);
-  if (s.weights === "ema") p.set("view", "ema");
+  if (s.weights !== "raw") p.set("view", s.weights);
   if (!s.showTest) p.set("testpoints", "0");
+  if (s.discrete) p.set("discrete", "1");
+  if (s.lecture) p.set("lecture", s.lecture);
+  if (s.lang !== "en") p.set("lang", s.lang);
+  if (s.hide.length) p.set("hide", s.hide.join(","));
   if (s.speed !== DEFAULT_SPEED) p.set("speed", s.speed);
   return "#" + p.toString().replace(/%3A/gi, ":").replace(/%2C/gi, ","); // readable; still valid
 }
@@ -125,7 +140,7 @@ function decodeLane(text, unknown) {
 // found on the way, for the error bar.
 export function stateFromUrl() {
   const d = page.hello.defaults;
-  const s = { data: clone(d.data), lanes: [], selected: 0, weights: "raw", showTest: true, speed: DEFAULT_SPEED };
+  const s = { data: clone(d.data), lanes: [], selected: 0, weights: "raw", showTest: true, speed: DEFAULT_SPEED, discrete: false, lecture: "", lang: "en", hide: [] };
   const p = new URLSearchParams(location.hash.slice(1));
   const unknown = [];
   const problems = [];
@@ -136,8 +151,14 @@ export function stateFromUrl() {
   s.lanes = p.getAll("lane").slice(0, page.hello.limits.lanes).map((t) => decodeLane(t, unknown));
   if (!s.lanes.length) s.lanes = [clone(d.lane)];
   s.selected = Math.min(Math.max(0, parseInt(p.get("sel") || "0", 10) || 0), s.lanes.length - 1);
-  s.weights = p.get("view") === "ema" ? "ema" : "raw";
+  s.weights = ["ema", "both"].includes(p.get("view")) ? p.get("view") : "raw";
   s.showTest = p.get("testpoints") !== "0";
+  s.discrete = p.get("discrete") === "1";
+  s.lecture = p.get("lecture") || "";
+  s.lang = langFromUrl(p);
+  s.hide = (p.get("hide") || "").split(",").filter(Boolean);
+  const unknownHide = s.hide.filter((n) => !hideable().includes(n));
+  if (unknownHide.length) problems.push(`the link hides unknown controls ${unknownHide.join(", ")}; controls are ${hideable().join(", ")}`);
   if (choices().speeds.includes(p.get("speed"))) s.speed = p.get("speed");
   if (unknown.length) problems.push(`the link has unknown settings ${unknown.join(", ")}; they were left out`);
   if (s.data.name === "upload") {
