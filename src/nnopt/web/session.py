@@ -13,6 +13,7 @@ import time
 from collections import deque
 from typing import Any
 
+import jax.numpy as jnp
 import numpy as np
 
 from nnopt.config import Config, resolve
@@ -20,7 +21,7 @@ from nnopt.core.data import Dataset, split
 from nnopt.engine.evaluate import neuron_outputs
 from nnopt.engine.setup import build_dataset
 from nnopt.engine.step import weights_of
-from nnopt.engine.structure import unflatten
+from nnopt.engine.structure import flat_position, unflatten
 from nnopt.engine.training import Training
 from nnopt.outputs.serialize import jsonable
 from nnopt.web import protocol
@@ -219,6 +220,20 @@ class Session:
             }
         ]
 
+    def _on_edit(self, message: dict) -> list[dict]:
+        """Sets one weight or bias of a lane's raw parameters; training and Export go on
+        from the edited value (the optimizer's own state is left as it was)."""
+        racers = self.race.racers
+        lane = protocol.int_in("edit.lane", message.get("lane"), 0, len(racers) - 1)
+        training = racers[lane].training
+        shapes = dict(training.structure.param_shapes)
+        lane, name, index, value = protocol.edit_of(message, len(racers), shapes)
+        state = training.state
+        flat = np.array(state.params, np.float32)
+        flat[flat_position(training.structure, name, index)] = value
+        training.state = state._replace(params=jnp.asarray(flat))
+        return [self.snapshot()]
+
     def _on_import(self, message: dict) -> list[dict]:
         settings = protocol.settings_from_toml(protocol.import_text(message))
         return [{"type": "imported", "settings": settings}]
@@ -287,7 +302,10 @@ class Session:
                 network = {
                     "lane": index,
                     "neurons": [self.plane.neuron_bytes(h) for h in layers],
-                    "weights": jsonable({k: np.round(v, 4) for k, v in params.items()}),
+                    # rounded in float64: a float32 rounded prints as 0.3926999866962433
+                    "weights": jsonable(
+                        {k: np.round(v.astype(np.float64), 4) for k, v in params.items()}
+                    ),
                 }
         return {
             "type": "snapshot",
