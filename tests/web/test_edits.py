@@ -6,12 +6,21 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from starlette.testclient import TestClient
 
 from nnopt.engine.structure import flat_position, flatten, unflatten
-from nnopt.web.protocol import CHUNK, LIMITS, ProtocolError, edit_of
-from tests.web.test_server import client, error_of, receive, session, snapshot_at  # noqa: F401
+from nnopt.engine.training import Training
+from nnopt.web.protocol import CHUNK, LIMITS, ProtocolError, edit_of, lane_configs, parse_setup
+from nnopt.web.server import create_app
+from tests.web.test_server import error_of, receive, session, snapshot_at
 
 SHAPES = {"b1": (11,), "b2": (1,), "w1": (2, 11), "w2": (11, 1)}
+
+
+@pytest.fixture
+def client():
+    with TestClient(create_app(workers=2)) as c:
+        yield c
 
 
 def test_an_edit_names_a_parameter_an_index_and_a_number():
@@ -33,11 +42,12 @@ def test_an_edit_names_a_parameter_an_index_and_a_number():
 
 
 def test_flat_position_is_where_flatten_puts_the_number():
-    from nnopt.engine.structure import Structure
-
-    structure = Structure.__new__(Structure)
-    object.__setattr__(structure, "param_shapes", tuple(sorted(SHAPES.items())))
-    params = {n: np.arange(np.prod(s), dtype=np.float32).reshape(s) + 100 * k for k, (n, s) in enumerate(sorted(SHAPES.items()))}
+    structure = Training(lane_configs(parse_setup({}))[0]).structure  # the default 2-11-1
+    assert dict(structure.param_shapes) == SHAPES
+    params = {
+        n: np.arange(np.prod(s), dtype=np.float32).reshape(s) + 100 * k
+        for k, (n, s) in enumerate(sorted(SHAPES.items()))
+    }
     flat = flatten(params, structure)
     # sorted order b1 (11), b2 (1), w1 (22), w2 (11): w1[1, 10] is 11 + 1 + 1*11 + 10 = 33
     assert flat_position(structure, "w1", (1, 10)) == 33
@@ -56,11 +66,15 @@ def test_an_edited_weight_trains_on_and_exports(client):
         assert edited["w1"] == before["w1"] and edited["b2"] == before["b2"]  # nothing else
         ws.send_json({"type": "export"})
         exported = receive(ws, "export")["weights"]
-        assert exported["w2"][3][0] == 2.5 and exported["w1"][0][0] == pytest.approx(before["w1"][0][0], abs=1e-4)
+        assert exported["w2"][3][0] == 2.5 and exported["w1"][0][0] == pytest.approx(
+            before["w1"][0][0], abs=1e-4
+        )
         ws.send_json({"type": "step", "chunks": 1})
         trained = snapshot_at(ws, 2 * CHUNK)["network"]["weights"]
         assert trained["w2"][3][0] != 2.5 and abs(trained["w2"][3][0] - 2.5) < 0.5  # from 2.5 on
-        reply = error_of(ws, {"type": "edit", "lane": 0, "name": "w2", "index": [11, 0], "value": 1})
+        reply = error_of(
+            ws, {"type": "edit", "lane": 0, "name": "w2", "index": [11, 0], "value": 1}
+        )
         assert reply["message"] == "edit.index[0] of w2 = 11 must be an integer from 0 to 10"
         ws.send_json({"type": "step", "chunks": 1})
         assert snapshot_at(ws, 3 * CHUNK)["step"] == 3 * CHUNK  # the session lives on
