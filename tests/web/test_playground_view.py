@@ -183,3 +183,76 @@ def test_the_page_fits_1024_by_768(open_page, shot):
         digits = number.split(".")[-1] if "." in number else ""
         assert len(digits) <= 4, number  # no float noise like 0.3926999866962433
     shot(page, "1024x768")
+
+
+# ---------------------------------------------------------------- the network view
+
+
+def node_box(page, title: str) -> dict:
+    """The page coordinates of the network node with this title."""
+    return page.eval_on_selector(
+        f"#network .node[title^='{title}']",
+        "el => { const r = el.getBoundingClientRect(); return {x: r.left, y: r.top, w: r.width, h: r.height}; }",
+    )
+
+
+def test_the_hover_card_edits_a_weight_and_a_bias(open_page, shot):
+    page = open_page()
+    page.click("#step")
+    page.wait_for_function("nnopt.snapshot.step === 50", timeout=TRAINING_SECONDS)
+    hidden, out = node_box(page, "layer 1, neuron 4:"), node_box(page, "layer 2, neuron 1:")
+    # The middle of the link w2[3, 0]: halfway between the two nodes' facing edges.
+    x = (hidden["x"] + hidden["w"] + out["x"]) / 2
+    y = (hidden["y"] + out["y"] + (hidden["h"] + out["h"]) / 2) / 2
+    page.mouse.move(x, y)
+    weight = page.evaluate("nnopt.snapshot.network.weights.w2[3][0]")
+    page.wait_for_selector(".weight-card:not([hidden])")
+    assert page.inner_text(".weight-card") == f"w2[3,0] = {round(weight, 4):g}"
+    page.mouse.click(x, y)
+    page.fill(".weight-card input", "1.5")
+    page.press(".weight-card input", "Enter")
+    page.wait_for_function("nnopt.snapshot.network.weights.w2[3][0] === 1.5")
+    # A bias square sits left of a neuron's lower corner.
+    page.mouse.move(hidden["x"] - 5, hidden["y"] + hidden["h"] - 4)
+    page.wait_for_function("document.querySelector('.weight-card').textContent.startsWith('b1[3]')")
+    page.mouse.click(hidden["x"] - 5, hidden["y"] + hidden["h"] - 4)
+    page.fill(".weight-card input", "9999")  # beyond the cap: refused, the session lives on
+    page.press(".weight-card input", "Enter")
+    page.wait_for_selector("#error:not([hidden])")
+    assert "edit.value = 9999 must be a number from -1000 to 1000" in page.inner_text("#error-text")
+    hidden = node_box(page, "layer 1, neuron 4:")  # the error bar moved the page down
+    page.mouse.click(hidden["x"] - 5, hidden["y"] + hidden["h"] - 4)
+    page.fill(".weight-card input", "-0.75")
+    page.press(".weight-card input", "Enter")
+    page.wait_for_function("nnopt.snapshot.network.weights.b1[3] === -0.75")
+    page.click("#export")
+    page.wait_for_selector("#export-dialog[open]")
+    exported = page.evaluate("JSON.parse(document.getElementById('export-weights').value)")
+    assert exported["w2"][3][0] == 1.5 and exported["b1"][3] == -0.75
+    shown = page.evaluate("nnopt.snapshot.network.weights")
+    for name, values in exported.items():  # the page's weights are the server's, rounded
+        flat_page = [v for row in shown[name] for v in (row if isinstance(row, list) else [row])]
+        flat_server = [v for row in values for v in (row if isinstance(row, list) else [row])]
+        assert len(flat_page) == len(flat_server)
+        assert all(abs(a - b) <= 0.5e-4 + 1e-9 for a, b in zip(flat_page, flat_server))
+    page.click("#export-dialog form button")
+    page.click("#step")
+    page.wait_for_function("nnopt.snapshot.step === 100", timeout=TRAINING_SECONDS)
+    assert page.evaluate("nnopt.snapshot.network.weights.w2[3][0]") != 1.5  # trains on
+    shot(page, "edited-weights")
+
+
+def test_hovering_a_neuron_shows_its_output_in_the_big_heatmap(open_page, shot):
+    page = open_page()
+    page.click("#step")
+    page.wait_for_function("nnopt.snapshot.step === 50", timeout=TRAINING_SECONDS)
+    model = page.evaluate("window.modelImage = document.getElementById('heatmap').toDataURL()")
+    box = node_box(page, "layer 1, neuron 2:")
+    page.mouse.move(box["x"] + box["w"] / 2, box["y"] + box["h"] / 2)
+    page.wait_for_function(
+        "document.getElementById('weights-note').textContent.startsWith('Showing neuron 2 of layer 1')"
+    )
+    wait_changed(page, "document.getElementById('heatmap').toDataURL()", model)
+    shot(page, "hovered-neuron")
+    page.mouse.move(5, 5)
+    page.wait_for_function("document.getElementById('heatmap').toDataURL() === window.modelImage")
