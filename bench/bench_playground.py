@@ -110,13 +110,16 @@ def browser_frames(url: str, seconds: float) -> list[dict]:
             )
             first_play = page.evaluate("performance.now() - window.playAt")
             page.wait_for_timeout(1000)  # past the first frames
-            f0, t0 = page.evaluate("[window.nnoptFrames, performance.now()]")
+            probe = "[window.nnoptFrames, performance.now(), window.nnoptDrawMs || 0]"
+            f0, t0, d0 = page.evaluate(probe)
             page.wait_for_timeout(seconds * 1000)
-            f1, t1 = page.evaluate("[window.nnoptFrames, performance.now()]")
+            f1, t1, d1 = page.evaluate(probe)
             results.append(
                 {
                     "page": name,
                     "frames_per_second": round((f1 - f0) * 1000 / (t1 - t0), 1),
+                    # main.js's draw() per frame (nothing with older pages: None)
+                    "ms_per_draw": round((d1 - d0) / max(1, f1 - f0), 2) if d1 else None,
                     "tf_playground": theirs,
                     "goal": goal,
                     "first_play_ms": round(first_play) if index == 0 else None,
@@ -128,11 +131,14 @@ def browser_frames(url: str, seconds: float) -> list[dict]:
 
 
 def print_browser(results: list[dict]) -> bool:
-    print(f"\n{'in Chromium':<20}  {'frames/s':>8}  {'TF Playground':>13}  {'goal':>5}")
+    print(
+        f"\n{'in Chromium':<20}  {'frames/s':>8}  {'ms/draw':>7}  {'TF Playground':>13}  "
+        f"{'goal':>5}"
+    )
     for r in results:
         print(
-            f"{r['page']:<20}  {r['frames_per_second']:>8}  {r['tf_playground']:>13}  "
-            f"{'>= ' if r['goal'] < 60 else ''}{r['goal']:>2}"
+            f"{r['page']:<20}  {r['frames_per_second']:>8}  {str(r['ms_per_draw']):>7}  "
+            f"{r['tf_playground']:>13}  {'>= ' if r['goal'] < 60 else ''}{r['goal']:>2}"
         )
     first = results[0]["first_play_ms"]
     print(f"first Play on a new server: {first} ms (TF Playground 40 ms, goal <= 150 ms)")

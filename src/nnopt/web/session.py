@@ -29,7 +29,7 @@ from nnopt.web.plane import Plane, plane_for
 from nnopt.web.protocol import CHUNK, LIMITS, SPEEDS, UPLOAD, ProtocolError, Setup
 from nnopt.web.race import Race, Racer
 
-FRAME_SECONDS = 0.02  # at max speed a frame trains this long: with the snapshot, ~35 frames/s
+FRAME_SECONDS = 0.014  # at max speed a frame trains this long: with the snapshot, ~60 frames/s
 STEP_FRAME_SECONDS = 0.1  # a long Step request shows progress at least this often
 
 # The numbers a lane reports each frame (the history's rows also hold parameter traces).
@@ -104,13 +104,14 @@ class Session:
         """Applies one checked message; returns the replies. Raises NnoptError for a bad one,
         leaving the session as it was."""
         kind = message["type"]
-        if kind not in ("setup", "import", "speed") and self.race is None:
+        if kind not in ("setup", "import", "speed", "drawn") and self.race is None:
             raise ProtocolError(f"{kind}: nothing to {kind} yet; send a setup first")
         return getattr(self, f"_on_{kind}")(message)
 
-    def frame(self) -> dict | None:
-        """Trains for one frame (a chunk per lane at a set speed, ~25 ms at max speed, part of
-        a Step request) and returns the snapshot to show."""
+    def frame(self, show: bool = True) -> dict | None:
+        """Trains for one frame (a chunk per lane at a set speed, ~15 ms at max speed, part of
+        a Step request) and returns the snapshot to show; ``{}`` when not ``show`` (the
+        page is still drawing an earlier one) and None when there was nothing to train."""
         if not self.wants_frame:
             return None
         race, start = self.race, time.perf_counter()
@@ -130,7 +131,7 @@ class Session:
         if not race.live:
             self.playing, self.pending_chunks = False, 0
         self.meter.tick(race.step)
-        return self.snapshot()
+        return self.snapshot() if show or not race.live else {}
 
     def set_upload(self, x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
         """Keeps uploaded points for a setup with ``data.name = "upload"``."""
@@ -234,6 +235,10 @@ class Session:
         training.state = state._replace(params=jnp.asarray(flat))
         return [self.snapshot()]
 
+    def _on_drawn(self, message: dict) -> list[dict]:
+        """The page drew a snapshot; the server counts these (its frame credit), nothing here."""
+        return []
+
     def _on_import(self, message: dict) -> list[dict]:
         settings = protocol.settings_from_toml(protocol.import_text(message))
         return [{"type": "imported", "settings": settings}]
@@ -302,10 +307,7 @@ class Session:
                 network = {
                     "lane": index,
                     "neurons": [self.plane.neuron_bytes(h) for h in layers],
-                    # rounded in float64: a float32 rounded prints as 0.3926999866962433
-                    "weights": jsonable(
-                        {k: np.round(v.astype(np.float64), 4) for k, v in params.items()}
-                    ),
+                    "weights": {k: _rounded(v) for k, v in params.items()},
                 }
         return {
             "type": "snapshot",
@@ -346,6 +348,13 @@ class Session:
                 "data.test_fraction leaves no uploaded points for training; lower it"
             )
         return Dataset(x_tr, y_tr, x_te, y_te, task="binary", n_classes=2)
+
+
+def _rounded(values: np.ndarray) -> list:
+    """Weights for the page: four decimals, rounded in float64 (a float32 rounded prints as
+    0.3926999866962433), as nested lists; a non-finite number becomes null."""
+    rounded = np.round(np.asarray(values, np.float64), 4)
+    return rounded.tolist() if np.isfinite(rounded).all() else jsonable(rounded)
 
 
 def _metrics(training: Training) -> dict[str, float | None]:

@@ -58,6 +58,7 @@ MESSAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "export": (),
     "import": ("toml",),
     "edit": ("lane", "name", "index", "value"),
+    "drawn": (),
 }
 
 

@@ -11,6 +11,7 @@ const MAX_BACKOFF = 5; // reconnect after 0.5 s, 1 s, ... at most 2.5 s
 let socket = null;
 let retries = 0;
 let setupTimer = null;
+let unacknowledged = false; // a snapshot arrived that no drawn frame has acknowledged yet
 
 // Opens the socket; `handlers` maps a message type to its handler, `onClose` runs when the
 // connection drops (before the next attempt).
@@ -29,8 +30,17 @@ export function connect(handlers, onClose) {
 }
 
 function dispatch(handlers, message) {
+  if (message.type === "snapshot") unacknowledged = true;
   const handler = handlers[message.type];
   if (handler) handler(message);
+}
+
+// After a frame is drawn: tells the server a snapshot was drawn, so that it sends the next
+// (it keeps at most two in flight; a page that draws slower gets fewer, not a backlog).
+export function acknowledgeDrawn() {
+  if (!unacknowledged) return;
+  unacknowledged = false;
+  send({ type: "drawn" }); // exactly '{"type":"drawn"}', the text the server counts
 }
 
 function showConnection(text, cls) {
