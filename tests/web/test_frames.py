@@ -40,3 +40,19 @@ def test_unacknowledged_snapshots_pause_the_stream_not_the_training(server):
         ws.send(json.dumps({"type": "drawn"}, indent=1))  # another spelling: accepted, no credit
         ws.send(json.dumps({"type": "pause"}))
         assert next_of(ws, "status")["playing"] is False
+
+
+def test_one_step_per_frame_shows_every_update(server):
+    with connect(server.url.replace("http", "ws") + "ws") as ws:
+        next_of(ws, "hello")
+        ws.send(
+            json.dumps({"type": "setup", "data": {"name": "yogurt"}, "lanes": [{"batch_size": 22}]})
+        )
+        next_of(ws, "ready")
+        next_of(ws, "snapshot")
+        ws.send(json.dumps({"type": "speed", "value": "one_step_per_frame"}))
+        ws.send(json.dumps({"type": "play"}))
+        steps = [next_of(ws, "snapshot")["step"] for _ in range(6)]
+        ws.send(json.dumps({"type": "pause"}))
+        assert steps == list(range(steps[0], steps[0] + 6))  # one update, one snapshot
+        assert steps[0] <= 1

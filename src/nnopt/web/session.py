@@ -98,7 +98,7 @@ class Session:
         target = SPEEDS[self.speed]
         if target is None or self.pending_chunks:
             return 0.0
-        return max(0.0, CHUNK / target - elapsed)
+        return max(0.0, protocol.steps_per_frame(self.speed) / target - elapsed)
 
     def handle(self, message: dict) -> list[dict]:
         """Applies one checked message; returns the replies. Raises NnoptError for a bad one,
@@ -127,7 +127,7 @@ class Session:
             while race.live and time.perf_counter() < deadline:
                 race.advance(deadline)
         else:
-            race.advance(start + FRAME_SECONDS)
+            race.advance(start + FRAME_SECONDS, protocol.steps_per_frame(self.speed))
         if not race.live:
             self.playing, self.pending_chunks = False, 0
         self.meter.tick(race.step)

@@ -45,7 +45,22 @@ class Limits:
 LIMITS = Limits()
 
 # Target updates per second of each speed; None trains as fast as the machine allows.
-SPEEDS: dict[str, int | None] = {"slow": 100, "medium": 500, "fast": 2500, "max": None}
+# ONE_PER_FRAME trains a single update per frame at the page's 60 frames a second, so
+# every step is seen (the other speeds train a chunk of CHUNK updates a frame).
+ONE_PER_FRAME = "one_step_per_frame"
+FRAME_RATE = 60
+SPEEDS: dict[str, int | None] = {
+    ONE_PER_FRAME: FRAME_RATE,
+    "slow": 100,
+    "medium": 500,
+    "fast": 2500,
+    "max": None,
+}
+
+
+def steps_per_frame(speed: str) -> int:
+    """Updates a frame trains at ``speed``: one, or a chunk."""
+    return 1 if speed == ONE_PER_FRAME else CHUNK
 
 MESSAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "setup": ("data", "lanes", "selected"),
@@ -193,7 +208,8 @@ def show(value: Any) -> str:
 
 
 __all__ = [
-    "CHUNK", "ENDLESS_STEPS", "LIMITS", "MESSAGE_FIELDS", "SPEEDS", "UPLOAD", "Limits",
+    "CHUNK", "ENDLESS_STEPS", "FRAME_RATE", "LIMITS", "MESSAGE_FIELDS", "ONE_PER_FRAME", "SPEEDS",
+    "UPLOAD", "Limits", "steps_per_frame",
     "ProtocolError", "edit_of", "import_text", "int_in", "is_int", "limits_dict", "parse_message", "show",
     "speed_of", "step_chunks", "view_of",
 ]  # fmt: skip
