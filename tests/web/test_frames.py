@@ -21,6 +21,7 @@ def next_of(ws, kind: str, timeout: float = 120) -> dict:
             return message
 
 
+@pytest.mark.slow  # waits 1.5 s to see that nothing comes
 def test_unacknowledged_snapshots_pause_the_stream_not_the_training(server):
     with connect(server.url.replace("http", "ws") + "ws") as ws:
         next_of(ws, "hello")
