@@ -1,15 +1,57 @@
-"""The frame credit: a page that acknowledges each drawn snapshot ('{"type":"drawn"}') is
-sent at most two it has not drawn, and training goes on meanwhile; a client that never
-acknowledges is sent every frame."""
+"""How frames travel: JSON or binary frames (a page's choice), the frame credit (a page that
+acknowledges each drawn snapshot with '{"type":"drawn"}' is sent at most two it has not
+drawn, and training goes on meanwhile; a client that never acknowledges is sent every
+frame), and the one-step-per-frame speed."""
 
 from __future__ import annotations
 
+import base64
 import json
+import struct
 
 import pytest
+from starlette.testclient import TestClient
 from websockets.sync.client import connect
 
-from nnopt.web.server import DRAWN, FRAME_CREDIT
+from nnopt.web.protocol import frames
+from nnopt.web.server import DRAWN, FRAME_CREDIT, create_app
+
+
+def test_bytes_are_base64_in_json_and_raw_in_a_binary_frame():
+    message = {"type": "snapshot", "h": b"\x01\x02", "n": [b"\x03"], "step": 5}
+    assert frames.encode(message) == ('{"type": "snapshot", "h": "AQI=", "n": ["Aw=="], "step": 5}')
+    header = b'{"type": "snapshot", "h": {"blob": [0, 2]}, "n": [{"blob": [2, 1]}], "step": 5}'
+    frame = frames.encode(message, binary=True)
+    assert frame == b"NNF1" + struct.pack("<I", len(header)) + header + b"\x01\x02\x03"
+    assert frames.decode(frame) == message
+    assert frames.encode({"type": "status"}, binary=True) == '{"type": "status"}'  # no bytes
+    with pytest.raises(ValueError, match="no NNF1 magic"):
+        frames.decode(b"JSON" + frame[4:])
+
+
+def test_a_page_that_asks_for_binary_frames_gets_the_same_snapshot():
+    setup = {"type": "setup", "data": {}}
+    with TestClient(create_app(workers=2)) as client:
+        with client.websocket_connect("/ws") as text_ws:
+            text_ws.receive_json()  # hello
+            text_ws.send_json(setup)
+            assert text_ws.receive_json()["type"] == "ready"
+            as_text = text_ws.receive_json()
+        with client.websocket_connect("/ws?frames=binary") as binary_ws:
+            assert binary_ws.receive_json()["type"] == "hello"  # no bytes: still text
+            binary_ws.send_json(setup)
+            assert binary_ws.receive_json()["type"] == "ready"
+            as_binary = frames.decode(binary_ws.receive_bytes())
+    assert as_binary["type"] == "snapshot" and len(as_binary["lanes"][0]["heatmap"]) == 64 * 64
+    assert (
+        base64.b64encode(as_binary["lanes"][0]["heatmap"]).decode()
+        == as_text["lanes"][0]["heatmap"]
+    )
+    thumbs = as_binary["network"]["neurons"]
+    assert [len(layer) for layer in thumbs] == [11, 1] and len(thumbs[0][0]) == 32 * 32
+    assert [[base64.b64encode(t).decode() for t in layer] for layer in thumbs] == as_text[
+        "network"
+    ]["neurons"]
 
 
 def next_of(ws, kind: str, timeout: float = 120) -> dict:

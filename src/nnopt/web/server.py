@@ -41,7 +41,7 @@ from threadpoolctl import threadpool_limits
 from nnopt.errors import NnoptError
 from nnopt.web import protocol
 from nnopt.web.plane import dataset_previews
-from nnopt.web.protocol import CHUNK, LIMITS
+from nnopt.web.protocol import CHUNK, LIMITS, frames
 from nnopt.web.session import Session
 
 log = logging.getLogger("nnopt.web")
@@ -87,6 +87,7 @@ class Slot:
     # training goes on in the frames it skips. A client that never acks gets every frame.
     credit: int = FRAME_CREDIT
     acks: bool = False
+    binary: bool = False  # the page asked for binary frames (/ws?frames=binary)
 
     def drawn(self) -> None:
         """The page drew a frame: it may be sent FRAME_CREDIT more (a page that draws once
@@ -238,6 +239,8 @@ async def playground(ws: WebSocket) -> None:
     await ws.accept()
     sessions = ws.app.state.sessions
     slot = sessions.open()
+    if slot is not None:
+        slot.binary = ws.query_params.get("frames") == "binary"
     if slot is None:
         message = f"the server is serving {LIMITS.sessions} tabs already; close one and reload"
         await ws.send_text(json.dumps({"type": "error", "message": message}))
@@ -294,10 +297,10 @@ def _same_origin(ws: WebSocket) -> bool:
     return urlsplit(origin).netloc == ws.headers.get("host")
 
 
-async def _send(slot: Slot, ws: WebSocket, text: str) -> None:
+async def _send(slot: Slot, ws: WebSocket, text: str | bytes) -> None:
     async with slot.send_lock:
         if ws.application_state == WebSocketState.CONNECTED:
-            await ws.send_text(text)
+            await (ws.send_bytes(text) if isinstance(text, bytes) else ws.send_text(text))
 
 
 async def _drop(slot: Slot, ws: WebSocket) -> None:
@@ -327,7 +330,7 @@ async def _handle(slot: Slot, ws: WebSocket, text: str | None, run) -> None:
         message = protocol.parse_message(text)
         kind = message["type"]
         async with slot.lock:
-            replies = await run(_apply, slot.session, message)
+            replies = await run(_apply, slot.session, message, slot.binary)
     except NnoptError as exc:
         replies = [json.dumps({"type": "error", "about": kind, "message": str(exc)})]
     except Exception:
@@ -339,15 +342,15 @@ async def _handle(slot: Slot, ws: WebSocket, text: str | None, run) -> None:
     slot.update_wake()
 
 
-def _apply(session: Session, message: dict) -> list[str]:
-    """Runs on the pool: the message's replies, already JSON (so the loop only sends)."""
-    return [json.dumps(reply) for reply in session.handle(message)]
+def _apply(session: Session, message: dict, binary: bool) -> list[str | bytes]:
+    """Runs on the pool: the message's replies, already encoded (so the loop only sends)."""
+    return [frames.encode(reply, binary) for reply in session.handle(message)]
 
 
-def _frame(session: Session, show: bool) -> str | None:
-    """Runs on the pool: one frame of training, and its snapshot as JSON if ``show``."""
+def _frame(session: Session, show: bool, binary: bool) -> str | bytes | None:
+    """Runs on the pool: one frame of training, and its snapshot encoded if ``show``."""
     snapshot = session.frame(show)
-    return json.dumps(snapshot) if snapshot else None
+    return frames.encode(snapshot, binary) if snapshot else None
 
 
 async def _frame_loop(slot: Slot, ws: WebSocket, run) -> None:
@@ -359,7 +362,7 @@ async def _frame_loop(slot: Slot, ws: WebSocket, run) -> None:
         start = loop.time()
         try:
             async with slot.lock:
-                text = await run(_frame, slot.session, slot.take_frame())
+                text = await run(_frame, slot.session, slot.take_frame(), slot.binary)
             if text is not None:
                 await _send(slot, ws, text)
         except (asyncio.CancelledError, WebSocketDisconnect):

@@ -62,6 +62,7 @@ def steps_per_frame(speed: str) -> int:
     """Updates a frame trains at ``speed``: one, or a chunk."""
     return 1 if speed == ONE_PER_FRAME else CHUNK
 
+
 MESSAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "setup": ("data", "lanes", "selected"),
     "play": (),
