@@ -1,7 +1,7 @@
 """How frames travel: JSON or binary frames (a page's choice), the frame credit (a page that
-acknowledges each drawn snapshot with '{"type":"drawn"}' is sent at most two it has not
-drawn, and training goes on meanwhile; a client that never acknowledges is sent every
-frame), and the one-step-per-frame speed."""
+acknowledges each drawn snapshot with '{"type":"drawn"}' is sent at most FRAME_CREDIT more
+until it draws again, and training goes on meanwhile; a client that never acknowledges is
+sent every frame), and the one-step-per-frame speed."""
 
 from __future__ import annotations
 

@@ -63,7 +63,7 @@ DROP_YIELD = 32  # dropped messages between yields to the loop (~1 ms of droppin
 # The page's acknowledgement of a drawn snapshot, up to once per display frame (60 a
 # second): matched as this exact text, outside the message allowance above.
 DRAWN = '{"type":"drawn"}'
-FRAME_CREDIT = 2  # snapshots sent after a drawn frame before the page draws another
+FRAME_CREDIT = 4  # snapshots sent after a drawn frame before the page draws another
 
 
 # ---------------------------------------------------------------- sessions

@@ -62,7 +62,7 @@ function dispatch(handlers, message) {
 }
 
 // After a frame is drawn: tells the server a snapshot was drawn, so that it sends the next
-// (it keeps at most two in flight; a page that draws slower gets fewer, not a backlog).
+// (it sends at most four more before the next; a page that draws slower gets fewer, not a backlog).
 export function acknowledgeDrawn() {
   if (!unacknowledged) return;
   unacknowledged = false;
