@@ -183,6 +183,13 @@ def test_the_page_fits_1024_by_768(open_page, shot):
         digits = number.split(".")[-1] if "." in number else ""
         assert len(digits) <= 4, number  # no float noise like 0.3926999866962433
     shot(page, "1024x768")
+    page.click("#add-lane")  # a race: its lanes come first on a short screen
+    page.wait_for_function("document.querySelectorAll('#lanes .lane').length === 2")
+    page.evaluate("window.scrollTo(0, 0)")  # the click scrolled down to the race's buttons
+    lanes = page.evaluate("document.getElementById('lanes').getBoundingClientRect().toJSON()")
+    assert 0 < lanes["top"] and lanes["bottom"] <= 768 and lanes["right"] <= 1024
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1024
+    shot(page, "1024x768-race")
 
 
 # ---------------------------------------------------------------- the network view
