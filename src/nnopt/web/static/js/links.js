@@ -59,20 +59,21 @@ export function linkAccepted() {
   linkProblems = null;
 }
 
-// The server refused a setup. A link's: every problem is shown at once, and a page that
-// has trained nothing yet starts from the defaults (keeping the view settings); returns
-// true then. Any other refusal is the caller's (the controls go back to what trains).
+// The server refused a setup: null if it was not a link's. A link's problems are shown
+// together with the refusal; a page that has trained nothing yet then starts from the
+// defaults (keeping the view settings): {reset: true}. Otherwise {reset: false}, and the
+// caller puts the controls back to what trains.
 export function linkRefused(message) {
-  if (linkProblems === null) return false;
+  if (linkProblems === null) return null;
   const lines = [...linkProblems, `the link's settings were refused: ${message}`];
   linkProblems = null;
   if (page.accepted) {
     showError(lines.concat("keeping the setup that was training").join("\n"));
-    return false;
+    return { reset: false };
   }
   const d = page.hello.defaults;
   page.state = { ...page.state, data: clone(d.data), lanes: [clone(d.lane)], selected: 0 };
   showError(lines.concat("starting from the defaults").join("\n"));
   commit(true);
-  return true;
+  return { reset: true };
 }

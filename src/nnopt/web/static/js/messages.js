@@ -76,8 +76,9 @@ export const handlers = {
   // {about, message}: a refused setup puts the controls back to what the server runs,
   // so they never lie
   error(m) {
-    if (m.about === "setup" && linkRefused(m.message)) return;
-    showError(m.message);
+    const link = m.about === "setup" ? linkRefused(m.message) : null;
+    if (link && link.reset) return;
+    if (!link) showError(m.message);
     if (m.about === "setup" && page.accepted) {
       page.state.data = clone(page.accepted.data);
       page.state.lanes = clone(page.accepted.lanes);
