@@ -152,6 +152,22 @@ def test_editing_the_hash_in_an_open_tab_applies_it(open_page):
     assert "2-3-2-1" in page.inner_text("#network-summary")
 
 
+def test_a_bad_hash_in_an_open_tab_is_named_and_the_training_setup_stays(open_page):
+    page = open_page("#lane=optimizer:sgd")
+    page.evaluate("location.hash = '#lane=optimizer:adam,activation:wavy,learning_rate:-1'")
+    page.wait_for_selector("#error:not([hidden])")
+    page.wait_for_function(
+        "document.getElementById('error-text').textContent.includes('keeping the setup')"
+    )
+    text = page.inner_text("#error-text")
+    assert "activation 'wavy' is unknown" in text
+    assert "optimizer.learning_rate = -1.0 is out of range" in text
+    assert text.count("learning_rate = -1.0") == 1  # named once
+    assert page.evaluate("nnopt.accepted.lanes[0].optimizer") == "sgd"
+    page.wait_for_function("document.getElementById('optimizer').value === 'sgd'")
+    assert "optimizer:sgd" in page.url
+
+
 def test_a_bad_link_names_every_problem_and_starts_from_the_defaults(open_page, shot):
     page = open_page("#data=circle&lane=optimizer:nope,colour:red,learning_rate:-3&bogus=1")
     page.wait_for_function("nnopt.accepted && nnopt.snapshot", timeout=30_000)
