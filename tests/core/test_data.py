@@ -51,6 +51,44 @@ def test_yogurt_is_bit_exact_with_the_lecture():
     assert np.all(np.abs(y[:, 0].astype(np.float64) - X.sum(1)) <= 0.05 + 1e-7)
 
 
+def test_noise_zero_keeps_the_lecture_datasets_bit_exact():
+    X, Y_ = lecture_circle()
+    x, y = data.circle(300, 0.0, 2)
+    np.testing.assert_array_equal(x, X.astype(np.float32))
+    np.testing.assert_array_equal(y, Y_.astype(np.float32))
+    X, Y_ = lecture_yogurt()
+    x, y = data.yogurt(32, 0.0, 23455)
+    np.testing.assert_array_equal(x, X.astype(np.float32))
+    np.testing.assert_array_equal(y, np.asarray(Y_).astype(np.float32))
+
+
+def test_noise_moves_the_circle_points_and_keeps_their_labels():
+    X, Y_ = lecture_circle()
+    x, y = data.circle(300, 0.3, 2)
+    np.testing.assert_array_equal(y, Y_.astype(np.float32))  # the lecture's labels
+    moved = x.astype(np.float64) - X
+    # Up to 0.3 x 2*sqrt(2) = 0.8485 in each coordinate, drawn after the lecture's points.
+    assert np.all(np.abs(moved) <= 0.3 * 2 * math.sqrt(2) + 1e-6)
+    assert np.all(np.any(moved != 0, axis=1)) and np.abs(moved).max() > 0.8
+    rdm = np.random.RandomState(2)
+    rdm.randn(300, 2)
+    expected = X + rdm.uniform(-1, 1, (300, 2)) * 0.3 * 2 * math.sqrt(2)
+    np.testing.assert_array_equal(x, expected.astype(np.float32))
+    # Points near the boundary x0^2 + x1^2 = 2 now sit on the other side of it.
+    inside = (x[:, 0].astype(np.float64) ** 2 + x[:, 1] ** 2) < 2
+    assert 10 < np.sum(inside != (y[:, 0] == 1)) < 150
+
+
+def test_noise_shifts_the_yogurt_targets_and_keeps_the_points():
+    X, Y_ = lecture_yogurt()
+    x, y = data.yogurt(32, 0.5, 23455)
+    np.testing.assert_array_equal(x, X.astype(np.float32))
+    shift = y[:, 0].astype(np.float64) - np.asarray(Y_)[:, 0]
+    # The target at the point moved by U(-1/2, 1/2)^2 x 0.5: a shift of at most 0.5.
+    assert np.all(np.abs(shift) <= 0.5 + 1e-6) and np.all(shift != 0)
+    assert np.abs(shift).max() > 0.2
+
+
 def test_circle_is_bit_exact_with_the_lecture():
     X, Y_ = lecture_circle()
     x, y = data.circle()

@@ -56,7 +56,10 @@ def test_step_speed_and_view_fields_are_checked():
         protocol.step_chunks({"chunks": 0})
     with pytest.raises(ProtocolError, match="step.chunks"):
         protocol.step_chunks({"chunks": LIMITS.step_chunks + 1})
-    with pytest.raises(ProtocolError, match="speed.value = 'warp' is unknown; choose one of slow"):
+    with pytest.raises(
+        ProtocolError,
+        match="speed.value = 'warp' is unknown; choose one of one_step_per_frame, slow",
+    ):
         protocol.speed_of({"value": "warp"})
     assert protocol.view_of({"weights": "ema"}, 3) == ("ema", None)
     with pytest.raises(

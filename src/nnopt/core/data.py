@@ -38,19 +38,35 @@ def yogurt(n_samples: int = 32, noise: float = 0.0, seed: int = 23455):
     """The lecture's yogurt sales: ``X = rand(n, 2)``, ``y = x1 + x2 + rand()/10 - 0.05``.
 
     Exactly the lecture's draws: all of X first, then one noise draw per row, from
-    ``np.random.RandomState(seed)``. ``noise`` is unused (the lecture's noise is ±0.05).
+    ``np.random.RandomState(seed)``. ``noise > 0`` adds Playground's regression noise after
+    them: the target is taken at the point moved by ``j ~ U(-1/2, 1/2)² · noise`` (half the
+    unit square's side, as Playground's plane moves by half of its 12), so
+    ``y += j0 + j1``; the points stay. ``noise = 0`` draws nothing more: the lecture's data.
     """
     rdm = np.random.RandomState(seed)
     x = rdm.rand(n_samples, 2)
-    y = [[x1 + x2 + (rdm.rand() / 10.0 - 0.05)] for (x1, x2) in x]
-    return x.astype(np.float32), np.asarray(y, dtype=np.float32).reshape(-1, 1)
+    y = np.asarray([[x1 + x2 + (rdm.rand() / 10.0 - 0.05)] for (x1, x2) in x])
+    if noise > 0:
+        y = y + (rdm.uniform(-0.5, 0.5, (n_samples, 2)) * noise).sum(1, keepdims=True)
+    return x.astype(np.float32), y.astype(np.float32).reshape(-1, 1)
+
+
+CIRCLE_SPREAD = 2 * math.sqrt(2)  # twice the class boundary's radius, as Playground's 5 to 2.5
 
 
 def circle(n_samples: int = 300, noise: float = 0.0, seed: int = 2):
-    """The lecture's points: ``X = randn(n, 2)``, label 1 where ``x0² + x1² < 2`` else 0."""
+    """The lecture's points: ``X = randn(n, 2)``, label 1 where ``x0² + x1² < 2`` else 0.
+
+    ``noise > 0`` then moves each point by ``U(-1, 1)² · noise · 2√2`` (Playground moves its
+    circle's points by up to noise × its radius 5, twice the boundary 2.5), drawn after the
+    lecture's points; the labels stay those of the points where they were drawn, so points
+    near the boundary land on the wrong side. ``noise = 0`` is the lecture's data exactly.
+    """
     rdm = np.random.RandomState(seed)
     x = rdm.randn(n_samples, 2)
     y = [int(x0 * x0 + x1 * x1 < 2) for (x0, x1) in x]
+    if noise > 0:
+        x = x + rdm.uniform(-1.0, 1.0, (n_samples, 2)) * noise * CIRCLE_SPREAD
     return x.astype(np.float32), np.asarray(y, dtype=np.float32).reshape(-1, 1)
 
 

@@ -89,6 +89,17 @@ def unflatten(flat, structure: Structure) -> dict:
     return out
 
 
+def flat_position(structure: Structure, name: str, index: tuple[int, ...]) -> int:
+    """Where ``params[name][index]`` sits in the flat vector of :func:`flatten`: the sizes of
+    the parameters before ``name`` (sorted order) plus the row-major offset of ``index``."""
+    start = 0
+    for n, shape in structure.param_shapes:
+        if n == name:
+            return start + int(np.ravel_multi_index(index, shape))
+        start += int(np.prod(shape, dtype=np.int64))
+    raise KeyError(name)
+
+
 def number_values(config: Config) -> dict:
     """The config's numbers that the compiled step reads, as float32 scalars on the host:
     the base rate, the schedule's, every regularizer's scale, the EMA decay, warm-up switch

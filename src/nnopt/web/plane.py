@@ -3,7 +3,6 @@ each neuron's become bytes (the heatmap and the thumbnails)."""
 
 from __future__ import annotations
 
-import base64
 import functools
 from dataclasses import dataclass
 from typing import Any
@@ -29,8 +28,8 @@ class Plane:
     n_classes: int
     target_range: tuple[float, float]  # regression targets' min and max
 
-    def output_bytes(self, y: np.ndarray, config: Config) -> str:
-        """The model's output on the grid as base64 bytes, one per cell.
+    def output_bytes(self, y: np.ndarray, config: Config) -> bytes:
+        """The model's output on the grid as bytes, one per cell.
 
         Binary and regression: 0..255 along the class-1 probability or the target range.
         Multiclass: class * 64 + confidence * 63 (the page decodes ``b >> 6`` and ``b & 63``).
@@ -41,11 +40,11 @@ class Plane:
                 y = z / z.sum(axis=1, keepdims=True)
             cls = np.argmax(y, axis=1)
             confidence = np.clip(np.max(y, axis=1), 0.0, 1.0)
-            return _b64(cls * 64 + np.round(confidence * 63))
+            return _bytes(cls * 64 + np.round(confidence * 63))
         lo, hi = self.target_range if self.task == "regression" else (0.0, 1.0)
-        return _b64(np.round(np.clip((y[:, 0] - lo) / (hi - lo), 0.0, 1.0) * 255))
+        return _bytes(np.round(np.clip((y[:, 0] - lo) / (hi - lo), 0.0, 1.0) * 255))
 
-    def neuron_bytes(self, layer: np.ndarray) -> list[str]:
+    def neuron_bytes(self, layer: np.ndarray) -> list[bytes]:
         """Each neuron's output on a coarser grid, scaled into -1..1 (by its largest magnitude
         when that exceeds 1) as bytes 0..255."""
         side = GRID // THUMB_STRIDE
@@ -54,7 +53,7 @@ class Plane:
         )
         scale = np.maximum(1.0, np.max(np.abs(coarse), axis=0))
         scaled = np.nan_to_num(coarse / scale, nan=0.0)
-        return [_b64(np.round((scaled[:, j] + 1.0) * 127.5)) for j in range(coarse.shape[1])]
+        return [_bytes(np.round((scaled[:, j] + 1.0) * 127.5)) for j in range(coarse.shape[1])]
 
 
 def plane_for(dataset: Dataset) -> Plane:
@@ -94,5 +93,6 @@ def dataset_previews(points: int = 300) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _b64(values: np.ndarray) -> str:
-    return base64.b64encode(np.asarray(values, np.uint8).tobytes()).decode("ascii")
+def _bytes(values: np.ndarray) -> bytes:
+    """Values 0..255 as raw bytes (sent as base64 in JSON, raw in a binary frame)."""
+    return np.asarray(values, np.uint8).tobytes()

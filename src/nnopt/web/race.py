@@ -23,12 +23,13 @@ class Racer:
         self.training = Training(config, dataset=dataset, keep_history=False)
         self.error: str | None = None
 
-    def advance(self) -> None:
-        """One chunk of updates; a NaN or infinite loss stops this racer (the others go on)."""
+    def advance(self, steps: int | None = None) -> None:
+        """One chunk of updates (at most ``steps``); a NaN or infinite loss stops this racer
+        (the others go on)."""
         if self.error is not None:
             return
         try:
-            self.training.advance()
+            self.training.advance(steps)
         except DivergenceError as exc:
             self.error = str(exc)
 
@@ -50,8 +51,8 @@ class Race:
         self.dataset = dataset
         self.racers = [Racer(config, dataset) for config in configs]
 
-    def advance(self, deadline: float | None = None) -> None:
-        """One chunk for every live racer that is not ahead of the others.
+    def advance(self, deadline: float | None = None, steps: int | None = None) -> None:
+        """One chunk (at most ``steps`` updates) for every live racer not ahead of the others.
 
         With a ``deadline`` (a ``time.perf_counter()`` value) it stops after the racer that
         passes it: a racer compiling its program (a second or so) then does not hold the
@@ -63,7 +64,7 @@ class Race:
         behind = min(racer.training.step for racer in live)
         for racer in live:
             if racer.training.step == behind:
-                racer.advance()
+                racer.advance(steps)
                 if deadline is not None and time.perf_counter() > deadline:
                     return
 

@@ -37,11 +37,12 @@ from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from threadpoolctl import threadpool_limits
 
 from nnopt.errors import NnoptError
 from nnopt.web import protocol
 from nnopt.web.plane import dataset_previews
-from nnopt.web.protocol import CHUNK, LIMITS
+from nnopt.web.protocol import CHUNK, LIMITS, frames
 from nnopt.web.session import Session
 
 log = logging.getLogger("nnopt.web")
@@ -60,6 +61,11 @@ MESSAGE_RATE = 20.0
 MESSAGE_BURST = 40
 DROP_YIELD = 32  # dropped messages between yields to the loop (~1 ms of dropping)
 
+# The page's acknowledgement of a drawn snapshot, up to once per display frame (60 a
+# second): matched as this exact text, outside the message allowance above.
+DRAWN = '{"type":"drawn"}'
+FRAME_CREDIT = 4  # snapshots sent after a drawn frame before the page draws another
+
 
 # ---------------------------------------------------------------- sessions
 
@@ -77,6 +83,27 @@ class Slot:
     allowance_at: float = field(default_factory=time.monotonic)
     dropped: int = 0  # messages dropped since the tab was last told
     told_at: float = 0.0  # when it was last told
+    # Frames the tab may be sent before it says it drew one ("drawn", see DRAWN): a page
+    # that draws slower than the server trains gets fewer snapshots, not a backlog, and
+    # training goes on in the frames it skips. A client that never acks gets every frame.
+    credit: int = FRAME_CREDIT
+    acks: bool = False
+    binary: bool = False  # the page asked for binary frames (/ws?frames=binary)
+
+    def drawn(self) -> None:
+        """The page drew a frame: it may be sent FRAME_CREDIT more (a page that draws once
+        for two snapshots that came in between acknowledges once)."""
+        self.acks = True
+        self.credit = FRAME_CREDIT
+
+    def take_frame(self) -> bool:
+        """Whether the next frame's snapshot is sent (and counted against the credit)."""
+        if not self.acks:
+            return True
+        if self.credit <= 0:
+            return False
+        self.credit -= 1
+        return True
 
     def allow_message(self) -> bool:
         """Takes one message from the allowance, refilled at MESSAGE_RATE; False if empty."""
@@ -121,12 +148,17 @@ class Sessions:
 
 def create_app(workers: int | None = None) -> Starlette:
     """The playground app; training runs on a pool of ``workers`` threads (default: the cores)."""
+    # The page's forward passes are small matrix products (4096 x 16 by 16 x 16): a
+    # multithreaded BLAS spends far longer waking its threads than computing them (3.8 ms
+    # against 0.08 ms a layer on a busy 2-core machine). JAX does not use this BLAS.
+    threadpool_limits(1, user_api="blas")
     executor = ThreadPoolExecutor(
         max_workers=workers or os.cpu_count() or 2, thread_name_prefix="nnopt-train"
     )
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
+        executor.submit(warm_up)  # while the first page loads
         yield
         executor.shutdown(wait=False, cancel_futures=True)
 
@@ -143,6 +175,19 @@ def create_app(workers: int | None = None) -> Starlette:
     app.state.sessions = Sessions(LIMITS.sessions)
     app.state.executor = executor
     return app
+
+
+def warm_up() -> None:
+    """Compiles the default setup's programs (training chunk, first frame) on a pool thread
+    as the server starts, so that the first Play on a new server does not wait for them
+    (with the persistent compilation cache they are read back, not compiled)."""
+    try:
+        session = Session("warm-up")
+        session.handle({"type": "setup", "data": {}, "lanes": [{}]})
+        session.handle({"type": "step", "chunks": 1})
+        session.frame()
+    except Exception:  # a warm-up never stops the server; the first Play compiles instead
+        log.debug("warm-up failed", exc_info=True)
 
 
 async def _run(app, fn, *args):
@@ -201,6 +246,8 @@ async def playground(ws: WebSocket) -> None:
     await ws.accept()
     sessions = ws.app.state.sessions
     slot = sessions.open()
+    if slot is not None:
+        slot.binary = ws.query_params.get("frames") == "binary"
     if slot is None:
         message = f"the server is serving {LIMITS.sessions} tabs already; close one and reload"
         await ws.send_text(json.dumps({"type": "error", "message": message}))
@@ -217,6 +264,9 @@ async def playground(ws: WebSocket) -> None:
             message = await ws.receive()
             if message["type"] == "websocket.disconnect":
                 break
+            if message.get("text") == DRAWN:
+                slot.drawn()
+                continue
             if not slot.allow_message():  # a flood: see MESSAGE_RATE
                 await _drop(slot, ws)
                 continue
@@ -254,10 +304,10 @@ def _same_origin(ws: WebSocket) -> bool:
     return urlsplit(origin).netloc == ws.headers.get("host")
 
 
-async def _send(slot: Slot, ws: WebSocket, text: str) -> None:
+async def _send(slot: Slot, ws: WebSocket, text: str | bytes) -> None:
     async with slot.send_lock:
         if ws.application_state == WebSocketState.CONNECTED:
-            await ws.send_text(text)
+            await (ws.send_bytes(text) if isinstance(text, bytes) else ws.send_text(text))
 
 
 async def _drop(slot: Slot, ws: WebSocket) -> None:
@@ -287,7 +337,7 @@ async def _handle(slot: Slot, ws: WebSocket, text: str | None, run) -> None:
         message = protocol.parse_message(text)
         kind = message["type"]
         async with slot.lock:
-            replies = await run(_apply, slot.session, message)
+            replies = await run(_apply, slot.session, message, slot.binary)
     except NnoptError as exc:
         replies = [json.dumps({"type": "error", "about": kind, "message": str(exc)})]
     except Exception:
@@ -299,15 +349,15 @@ async def _handle(slot: Slot, ws: WebSocket, text: str | None, run) -> None:
     slot.update_wake()
 
 
-def _apply(session: Session, message: dict) -> list[str]:
-    """Runs on the pool: the message's replies, already JSON (so the loop only sends)."""
-    return [json.dumps(reply) for reply in session.handle(message)]
+def _apply(session: Session, message: dict, binary: bool) -> list[str | bytes]:
+    """Runs on the pool: the message's replies, already encoded (so the loop only sends)."""
+    return [frames.encode(reply, binary) for reply in session.handle(message)]
 
 
-def _frame(session: Session) -> str | None:
-    """Runs on the pool: one frame of training, as JSON."""
-    snapshot = session.frame()
-    return None if snapshot is None else json.dumps(snapshot)
+def _frame(session: Session, show: bool, binary: bool) -> str | bytes | None:
+    """Runs on the pool: one frame of training, and its snapshot encoded if ``show``."""
+    snapshot = session.frame(show)
+    return frames.encode(snapshot, binary) if snapshot else None
 
 
 async def _frame_loop(slot: Slot, ws: WebSocket, run) -> None:
@@ -319,7 +369,7 @@ async def _frame_loop(slot: Slot, ws: WebSocket, run) -> None:
         start = loop.time()
         try:
             async with slot.lock:
-                text = await run(_frame, slot.session)
+                text = await run(_frame, slot.session, slot.take_frame(), slot.binary)
             if text is not None:
                 await _send(slot, ws, text)
         except (asyncio.CancelledError, WebSocketDisconnect):

@@ -13,6 +13,7 @@ import time
 from collections import deque
 from typing import Any
 
+import jax.numpy as jnp
 import numpy as np
 
 from nnopt.config import Config, resolve
@@ -22,7 +23,7 @@ from nnopt.engine.evaluate import neuron_outputs
 from nnopt.engine.landscape import Landscape, has_landscape, loss_landscape
 from nnopt.engine.setup import make_dataset
 from nnopt.engine.step import weights_of
-from nnopt.engine.structure import unflatten
+from nnopt.engine.structure import flat_position, unflatten
 from nnopt.engine.training import Training
 from nnopt.outputs.serialize import jsonable
 from nnopt.web import protocol
@@ -30,7 +31,7 @@ from nnopt.web.plane import Plane, plane_for
 from nnopt.web.protocol import CHUNK, LIMITS, SPEEDS, UPLOAD, ProtocolError, Setup
 from nnopt.web.race import Race, Racer
 
-FRAME_SECONDS = 0.02  # at max speed a frame trains this long: with the snapshot, ~35 frames/s
+FRAME_SECONDS = 0.014  # at max speed a frame trains this long: with the snapshot, ~60 frames/s
 STEP_FRAME_SECONDS = 0.1  # a long Step request shows progress at least this often
 
 # The numbers a lane reports each frame (the history's rows also hold parameter traces).
@@ -102,19 +103,20 @@ class Session:
         target = SPEEDS[self.speed]
         if target is None or self.pending_chunks:
             return 0.0
-        return max(0.0, CHUNK / target - elapsed)
+        return max(0.0, protocol.steps_per_frame(self.speed) / target - elapsed)
 
     def handle(self, message: dict) -> list[dict]:
         """Applies one checked message; returns the replies. Raises NnoptError for a bad one,
         leaving the session as it was."""
         kind = message["type"]
-        if kind not in ("setup", "import", "speed") and self.race is None:
+        if kind not in ("setup", "import", "speed", "drawn") and self.race is None:
             raise ProtocolError(f"{kind}: nothing to {kind} yet; send a setup first")
         return getattr(self, f"_on_{kind}")(message)
 
-    def frame(self) -> dict | None:
-        """Trains for one frame (a chunk per lane at a set speed, ~25 ms at max speed, part of
-        a Step request) and returns the snapshot to show."""
+    def frame(self, show: bool = True) -> dict | None:
+        """Trains for one frame (a chunk per lane at a set speed, ~15 ms at max speed, part of
+        a Step request) and returns the snapshot to show; ``{}`` when not ``show`` (the
+        page is still drawing an earlier one) and None when there was nothing to train."""
         if not self.wants_frame:
             return None
         race, start = self.race, time.perf_counter()
@@ -130,11 +132,11 @@ class Session:
             while race.live and time.perf_counter() < deadline:
                 race.advance(deadline)
         else:
-            race.advance(start + FRAME_SECONDS)
+            race.advance(start + FRAME_SECONDS, protocol.steps_per_frame(self.speed))
         if not race.live:
             self.playing, self.pending_chunks = False, 0
         self.meter.tick(race.step)
-        return self.snapshot()
+        return self.snapshot() if show or not race.live else {}
 
     def set_upload(self, x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
         """Keeps uploaded points for a setup with ``data.name = "upload"``."""
@@ -230,6 +232,24 @@ class Session:
             }
         ]
 
+    def _on_edit(self, message: dict) -> list[dict]:
+        """Sets one weight or bias of a lane's raw parameters; training and Export go on
+        from the edited value (the optimizer's own state is left as it was)."""
+        racers = self.race.racers
+        lane = protocol.int_in("edit.lane", message.get("lane"), 0, len(racers) - 1)
+        training = racers[lane].training
+        shapes = dict(training.structure.param_shapes)
+        lane, name, index, value = protocol.edit_of(message, len(racers), shapes)
+        state = training.state
+        flat = np.array(state.params, np.float32)
+        flat[flat_position(training.structure, name, index)] = value
+        training.state = state._replace(params=jnp.asarray(flat))
+        return [self.snapshot()]
+
+    def _on_drawn(self, message: dict) -> list[dict]:
+        """The page drew a snapshot; the server counts these (its frame credit), nothing here."""
+        return []
+
     def _on_import(self, message: dict) -> list[dict]:
         settings = protocol.settings_from_toml(protocol.import_text(message))
         return [{"type": "imported", "settings": settings}]
@@ -317,7 +337,7 @@ class Session:
                 network = {
                     "lane": index,
                     "neurons": [self.plane.neuron_bytes(h) for h in layers],
-                    "weights": jsonable({k: np.round(v, 4) for k, v in params.items()}),
+                    "weights": {k: _rounded(v) for k, v in params.items()},
                 }
         return {
             "type": "snapshot",
@@ -383,6 +403,11 @@ def _digits(v: float) -> float | None:
 def _inputs_of(points: np.ndarray, config: Config) -> np.ndarray:
     """The plane's points as the model's inputs (the config's feature inputs)."""
     return feature_inputs(points, config.data.inputs) if config.data.inputs else points
+def _rounded(values: np.ndarray) -> list:
+    """Weights for the page: four decimals, rounded in float64 (a float32 rounded prints as
+    0.3926999866962433), as nested lists; a non-finite number becomes null."""
+    rounded = np.round(np.asarray(values, np.float64), 4)
+    return rounded.tolist() if np.isfinite(rounded).all() else jsonable(rounded)
 
 
 def _metrics(training: Training) -> dict[str, float | None]:

@@ -28,6 +28,10 @@ speed       ``value``: one of :data:`SPEEDS`
 view        ``weights`` ("raw", "ema" or "both") and/or ``selected`` (a lane index)
 export      the selected lane as TOML and its weights as ``--init`` JSON
 import      ``toml``: a config file's text, answered with the settings it holds
+edit        ``lane``, ``name`` (``w2``, ``b1`` ...), ``index`` and ``value``: one weight or
+            bias of a lane's raw parameters set (at most ``LIMITS.edit_magnitude``)
+drawn       the page drew a snapshot (the exact text ``{"type":"drawn"}``; the server
+            sends a page that acknowledges at most four snapshots after its last drawn frame)
 ==========  ===================================================================
 """
 

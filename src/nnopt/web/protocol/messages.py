@@ -39,12 +39,29 @@ class Limits:
     step_chunks: int = 200  # chunks one Step request may run (200 x 50 = 10000 updates)
     message_bytes: int = 64 * 1024
     sessions: int = 32  # open tabs served at once
+    edit_magnitude: int = 1000  # an edited weight or bias lies in [-this, this]
 
 
 LIMITS = Limits()
 
 # Target updates per second of each speed; None trains as fast as the machine allows.
-SPEEDS: dict[str, int | None] = {"slow": 100, "medium": 500, "fast": 2500, "max": None}
+# ONE_PER_FRAME trains a single update per frame at the page's 60 frames a second, so
+# every step is seen (the other speeds train a chunk of CHUNK updates a frame).
+ONE_PER_FRAME = "one_step_per_frame"
+FRAME_RATE = 60
+SPEEDS: dict[str, int | None] = {
+    ONE_PER_FRAME: FRAME_RATE,
+    "slow": 100,
+    "medium": 500,
+    "fast": 2500,
+    "max": None,
+}
+
+
+def steps_per_frame(speed: str) -> int:
+    """Updates a frame trains at ``speed``: one, or a chunk."""
+    return 1 if speed == ONE_PER_FRAME else CHUNK
+
 
 MESSAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "setup": ("data", "lanes", "selected"),
@@ -56,6 +73,8 @@ MESSAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "view": ("weights", "selected"),
     "export": (),
     "import": ("toml",),
+    "edit": ("lane", "name", "index", "value"),
+    "drawn": (),
 }
 
 
@@ -136,6 +155,38 @@ def view_of(message: dict, n_lanes: int) -> tuple[str | None, int | None]:
     return weights, selected
 
 
+def edit_of(
+    message: dict, n_lanes: int, shapes: dict[str, tuple[int, ...]]
+) -> tuple[int, str, tuple[int, ...], float]:
+    """(lane, name, index, value) of an ``edit`` message: a parameter of the lane's network
+    (``w2`` or ``b1``), an index within its shape, and a finite number within the cap.
+
+    ``shapes`` maps each parameter name to its shape; it is the lane's, so an edit that
+    arrives after a setup changed the network is refused rather than misplaced.
+    """
+    lane = int_in("edit.lane", message.get("lane"), 0, max(0, n_lanes - 1))
+    name = message.get("name")
+    if not isinstance(name, str) or name not in shapes:
+        raise ProtocolError(
+            f"edit.name = {show(name)} is not a parameter of this network; "
+            f"choose one of {', '.join(sorted(shapes))}"
+        )
+    shape = shapes[name]
+    index = message.get("index")
+    if not isinstance(index, list) or len(index) != len(shape):
+        raise ProtocolError(
+            f"edit.index = {show(index)} must list {len(shape)} integer(s) for {name} of shape "
+            f"{list(shape)}"
+        )
+    for axis, (i, size) in enumerate(zip(index, shape)):
+        int_in(f"edit.index[{axis}] of {name}", i, 0, size - 1)
+    value = message.get("value")
+    cap = LIMITS.edit_magnitude
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not -cap <= value <= cap:
+        raise ProtocolError(f"edit.value = {show(value)} must be a number from {-cap} to {cap}")
+    return lane, name, tuple(index), float(value)
+
+
 def import_text(message: dict) -> str:
     """The TOML text of an ``import`` message."""
     text = message.get("toml")
@@ -165,7 +216,8 @@ def show(value: Any) -> str:
 
 
 __all__ = [
-    "CHUNK", "ENDLESS_STEPS", "LIMITS", "MESSAGE_FIELDS", "SPEEDS", "UPLOAD", "Limits",
-    "ProtocolError", "import_text", "int_in", "is_int", "limits_dict", "parse_message", "show",
-    "speed_of", "step_chunks", "view_of", "WEIGHT_VIEWS",
+    "CHUNK", "ENDLESS_STEPS", "FRAME_RATE", "LIMITS", "MESSAGE_FIELDS", "ONE_PER_FRAME", "SPEEDS",
+    "UPLOAD", "Limits", "steps_per_frame", "WEIGHT_VIEWS",
+    "ProtocolError", "edit_of", "import_text", "int_in", "is_int", "limits_dict", "parse_message", "show",
+    "speed_of", "step_chunks", "view_of",
 ]  # fmt: skip

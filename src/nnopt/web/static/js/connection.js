@@ -11,14 +11,19 @@ const MAX_BACKOFF = 5; // reconnect after 0.5 s, 1 s, ... at most 2.5 s
 let socket = null;
 let retries = 0;
 let setupTimer = null;
+let unacknowledged = false; // a snapshot arrived that no drawn frame has acknowledged yet
 
 // Opens the socket; `handlers` maps a message type to its handler, `onClose` runs when the
 // connection drops (before the next attempt).
 export function connect(handlers, onClose) {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  socket = new WebSocket(`${scheme}://${location.host}/ws`);
+  socket = new WebSocket(`${scheme}://${location.host}/ws?frames=binary`);
+  socket.binaryType = "arraybuffer";
   socket.onopen = () => { retries = 0; showConnection("connected", "ok"); };
-  socket.onmessage = (event) => dispatch(handlers, JSON.parse(event.data));
+  socket.onmessage = (event) => {
+    const message = typeof event.data === "string" ? JSON.parse(event.data) : decodeFrame(event.data);
+    dispatch(handlers, message);
+  };
   socket.onclose = () => {
     page.playing = false;
     onClose();
@@ -28,9 +33,40 @@ export function connect(handlers, onClose) {
   };
 }
 
+// A binary frame (web/protocol/frames.py): "NNF1", the header's length (uint32, little
+// endian), the message as JSON with each byte field as {blob: [offset, length]}, the blobs.
+// The byte fields become Uint8Array views of the frame (no copy).
+const MAGIC = "NNF1";
+
+export function decodeFrame(buffer) {
+  const head = new Uint8Array(buffer, 0, 4);
+  if (String.fromCharCode(...head) !== MAGIC) throw new Error("not an nnopt binary frame");
+  const n = new DataView(buffer).getUint32(4, true);
+  const message = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 8, n)));
+  const base = 8 + n;
+  const restore = (v) => {
+    if (Array.isArray(v)) return v.map(restore);
+    if (v && typeof v === "object") {
+      if (Array.isArray(v.blob) && Object.keys(v).length === 1) return new Uint8Array(buffer, base + v.blob[0], v.blob[1]);
+      for (const k of Object.keys(v)) v[k] = restore(v[k]);
+    }
+    return v;
+  };
+  return restore(message);
+}
+
 function dispatch(handlers, message) {
+  if (message.type === "snapshot") unacknowledged = true;
   const handler = handlers[message.type];
   if (handler) handler(message);
+}
+
+// After a frame is drawn: tells the server a snapshot was drawn, so that it sends the next
+// (it sends at most four more before the next; a page that draws slower gets fewer, not a backlog).
+export function acknowledgeDrawn() {
+  if (!unacknowledged) return;
+  unacknowledged = false;
+  send({ type: "drawn" }); // exactly '{"type":"drawn"}', the text the server counts
 }
 
 function showConnection(text, cls) {

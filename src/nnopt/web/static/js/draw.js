@@ -6,7 +6,7 @@ import { RATE_LINE, TEST_LINE, TRAIN_LINE } from "./colors.js";
 import { drawBoth } from "./compare.js";
 import { drawHeatmap, renderAxes } from "./heatmap.js";
 import { drawLandscape } from "./landscape.js";
-import { updateNetwork } from "./network.js";
+import { hoveredNeuron, updateNetwork } from "./network.js";
 import { drawRace } from "./race.js";
 import { page } from "./state.js";
 import { $, fmt } from "./util.js";
@@ -25,9 +25,10 @@ export function draw() {
   if (chartsDue) chartsAt = now;
   showNumbers(current.metrics || {}, prefix);
   if (chartsDue) drawCurves(page.series[sel] || [], prefix);
-  drawHeatmap($("heatmap"), current.heatmap);
+  const neuron = hoveredNeuron(); // a hovered neuron's output replaces the model's
+  drawHeatmap($("heatmap"), neuron ? neuron.bytes : current.heatmap, { neuron: !!neuron });
   renderAxes();
-  showWeightsNote(current, page.lanesInfo[sel]);
+  showWeightsNote(current, page.lanesInfo[sel], neuron);
   drawBoth(current, page.series[sel] || [], chartsDue); // raw and EMA side by side (compare.js)
   drawLandscape(); // a two-number model's loss surface and paths (landscape.js)
   if (snap.network) updateNetwork(snap.network);
@@ -57,8 +58,10 @@ function drawCurves(series, prefix) {
 }
 
 // Which weights the heatmap shows, or the lane's error.
-function showWeightsNote(current, info) {
+function showWeightsNote(current, info, neuron) {
   let note = "";
+  if (neuron) note = `Showing neuron ${neuron.index + 1} of layer ${neuron.layer} (its output over the plane, scaled to -1..1).`;
+  else
   if (page.state.weights === "ema" && info && !info.ema) note = "EMA is off for this lane: showing the raw weights. Turn on Moving average to keep a shadow.";
   else if (current.weights === "ema") note = "Showing the moving-average (shadow) weights and their losses.";
   $("weights-note").textContent = current.error || note;

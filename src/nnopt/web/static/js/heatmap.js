@@ -12,7 +12,8 @@ const heatCanvas = document.createElement("canvas");
 heatCanvas.width = heatCanvas.height = 64;
 
 // b64: one byte a pixel; for multiclass data the byte is class * 64 + confidence (0..63).
-export function drawHeatmap(canvas, b64, { small = false } = {}) {
+// A neuron's bytes (`neuron`) are always -1..1 along the palette.
+export function drawHeatmap(canvas, b64, { small = false, neuron = false } = {}) {
   const data = page.data;
   if (!data) return;
   const ctx = canvas.getContext("2d");
@@ -24,7 +25,7 @@ export function drawHeatmap(canvas, b64, { small = false } = {}) {
     const hctx = heatCanvas.getContext("2d");
     const img = hctx.createImageData(side, side);
     for (let i = 0; i < bytes.length; i++) {
-      if (data.task === "multiclass") putClass(img.data, i, bytes[i], data.classes);
+      if (data.task === "multiclass" && !neuron) putClass(img.data, i, bytes[i], data.classes);
       else putLut(img.data, i, bytes[i]);
     }
     hctx.putImageData(img, 0, 0);

@@ -5,15 +5,17 @@ import { commit } from "./changes.js";
 import { send } from "./connection.js";
 import { drawUploadTile, renderDatasets } from "./datasets.js";
 import { showError } from "./errors.js";
+import { applyLink, linkAccepted, linkRefused } from "./links.js";
 import { buildMenus, renderControls } from "./menus.js";
 import { buildNetwork } from "./network.js";
 import { renderPlayer } from "./player.js";
 import { renderLanes } from "./race.js";
-import { page, SERIES_MAX, stateFromUrl, updateUrl } from "./state.js";
+import { page, SERIES_MAX, updateUrl } from "./state.js";
 import { closeImport, showExport, showImportError } from "./transfer.js";
 import { clone } from "./util.js";
 
 const shownLaneErrors = new Set(); // a lane's error goes to the error bar once
+let viewDue = false; // the weights shown are sent once a setup is accepted
 
 export const handlers = {
   // {session, choices, limits, defaults, chunk, previews}: the first message, again after a
@@ -24,17 +26,17 @@ export const handlers = {
     page.session = m.session;
     if (first) {
       buildMenus();
-      const { state, problems } = stateFromUrl();
-      page.state = state;
-      problems.forEach(showError);
-    }
-    commit(true);
+      applyLink();
+    } else commit(true);
     send({ type: "speed", value: page.state.speed });
-    send({ type: "view", weights: page.state.weights });
+    viewDue = true; // a view needs a setup to view: sent after the first ready
   },
 
   // {reset, setup, lanes, chunk, data?}: the setup the server now trains
   ready(m) {
+    linkAccepted();
+    if (viewDue) send({ type: "view", weights: page.state.weights });
+    viewDue = false;
     page.accepted = clone(m.setup);
     page.lanesInfo = m.lanes;
     if (m.data) page.data = m.data;
@@ -74,7 +76,9 @@ export const handlers = {
   // {about, message}: a refused setup puts the controls back to what the server runs,
   // so they never lie
   error(m) {
-    showError(m.message);
+    const link = m.about === "setup" ? linkRefused(m.message) : null;
+    if (link && link.reset) return;
+    if (!link) showError(m.message);
     if (m.about === "setup" && page.accepted) {
       page.state.data = clone(page.accepted.data);
       page.state.lanes = clone(page.accepted.lanes);

@@ -1,22 +1,33 @@
 // The network view: the selected lane's neurons as thumbnails of what each computes over
-// the plane, and the weights as links whose colour and width show sign and size.
+// the plane, the weights as links whose colour and width show sign and size, and each
+// neuron's bias as a small square at its lower left. Links and bias squares are drawn on
+// one canvas per frame (a few thousand DOM lines restyled each frame were the page's
+// bottleneck at 16 x 6 neurons).
 //
-// The neuron +/- buttons in the layer heads carry data-layer / data-neurons; controls.js
-// handles their clicks (this module only draws).
+// Hovering a link or a bias square shows its value in a card; a click on it makes the card
+// an editor whose value is sent to the server ("edit"), which changes the weight in
+// training and in Export. Hovering a neuron shows its output in the big heatmap. The
+// neuron +/- buttons in the layer heads carry data-layer / data-neurons; controls.js
+// handles their clicks.
 
 import { NEGATIVE_WEIGHT, POSITIVE_WEIGHT, putLut } from "./colors.js";
 import { acceptedInput, drawInputImage } from "./features.js";
+import { send } from "./connection.js";
 import { page, selectedLane } from "./state.js";
-import { $, decodeBytes, plural, same } from "./util.js";
+import { $, decodeBytes, plural } from "./util.js";
 
-const SVG = "http://www.w3.org/2000/svg";
 const NODE = 32;
 const OUT_NODE = 42;
 const MIN_WIDTH = 420;
 const MARGIN = 40; // left and right of the first and last columns
 const TOP = 50; // room for the layer heads
+const BIAS = 8; // side of a bias square
+const SAMPLES = 16; // points per link for hovering
+const HOVER_PX = 5; // a link within this many pixels of the mouse is hovered
 
-let view = null; // the DOM handles of the built view: {layers, nodes, paths}
+// The built view: {layers, nodes, links, biases, canvas, card, network (the last drawn)}.
+let view = null;
+let hovered = null; // the neuron under the mouse: [layer, index] (layer >= 1), or null
 
 // Builds the view for the selected lane's layer sizes (after a ready, a lane switch, a resize).
 export function buildNetwork() {
@@ -31,10 +42,8 @@ export function buildNetwork() {
   const height = TOP + Math.max(...layers) * spacing + 20;
   box.innerHTML = "";
   box.style.height = `${height}px`;
-  const svg = document.createElementNS(SVG, "svg");
-  svg.setAttribute("width", width);
-  svg.setAttribute("height", height);
-  box.appendChild(svg);
+  const canvas = linkCanvas(width, height);
+  box.appendChild(canvas);
   const nodes = [];
   const centers = [];
   layers.forEach((n, k) => {
@@ -47,6 +56,7 @@ export function buildNetwork() {
       const y = TOP + j * spacing + NODE / 2;
       const input = k === 0 ? acceptedInput(j) : null; // the feature input it is (features.js)
       const node = neuronNode(x, y, size, output, k === 0 ? `input ${input ? input.label : `x${j}`}` : `layer ${k}, neuron ${j + 1}`);
+      if (k > 0) hoverNeuron(node.div, k, j);
       box.appendChild(node.div);
       col.push(node);
       cen.push([x, y, size]);
@@ -59,10 +69,27 @@ export function buildNetwork() {
     centers.push(cen);
     box.appendChild(layerHead(k, cols, n, x));
   });
-  const paths = links(svg, layers, centers);
-  view = { layers, nodes, paths };
+  const card = document.createElement("div");
+  card.className = "weight-card";
+  card.hidden = true;
+  box.appendChild(card);
+  view = { layers, nodes, links: links(layers, centers), biases: biases(layers, centers), canvas, card, network: null };
+  bindHover(box);
+  hovered = null;
   $("network-summary").textContent = networkSummary(info);
   page.dirty = true;
+}
+
+function linkCanvas(width, height) {
+  const canvas = document.createElement("canvas");
+  const ratio = window.devicePixelRatio || 1;
+  canvas.className = "links";
+  canvas.width = Math.round(width * ratio);
+  canvas.height = Math.round(height * ratio);
+  canvas.style.width = `${width}px`;
+  canvas.style.height = `${height}px`;
+  canvas.getContext("2d").setTransform(ratio, 0, 0, ratio, 0, 0);
+  return canvas;
 }
 
 function neuronNode(x, y, size, output, title) {
@@ -86,10 +113,11 @@ function featureLabel(text, left, top) {
   return label;
 }
 
-// One curved path per weight, from the right edge of a node to the left edge of the next
-// layer's; paths[k][i][j] is w{k+1}[i, j].
-function links(svg, layers, centers) {
-  const paths = [];
+// One curve per weight, from the right edge of a node to the left edge of the next
+// layer's: links[k][i][j] is w{k+1}[i, j], a cubic Bezier (a, y1) -> (b, y2) with both
+// control points at the middle x, and a few points along it for hovering.
+function links(layers, centers) {
+  const out = [];
   for (let k = 1; k < layers.length; k++) {
     const layer = [];
     for (let i = 0; i < layers[k - 1]; i++) {
@@ -99,19 +127,36 @@ function links(svg, layers, centers) {
         const [x2, y2, s2] = centers[k][j];
         const a = x1 + s1 / 2;
         const b = x2 - s2 / 2;
-        const m = (a + b) / 2;
-        const path = document.createElementNS(SVG, "path");
-        path.setAttribute("d", `M${a},${y1} C${m},${y1} ${m},${y2} ${b},${y2}`);
-        path.setAttribute("stroke", "#ccc");
-        path.appendChild(document.createElementNS(SVG, "title"));
-        svg.appendChild(path);
-        row.push(path);
+        row.push({ a, b, m: (a + b) / 2, y1, y2, points: bezierPoints(a, y1, b, y2) });
       }
       layer.push(row);
     }
-    paths.push(layer);
+    out.push(layer);
   }
-  return paths;
+  return out;
+}
+
+// B(t) = (1-t)^3 P0 + 3(1-t)^2 t P1 + 3(1-t) t^2 P2 + t^3 P3 with P1 = (m, y1), P2 = (m, y2).
+function bezierPoints(a, y1, b, y2) {
+  const m = (a + b) / 2;
+  const points = [];
+  for (let s = 0; s <= SAMPLES; s++) {
+    const t = s / SAMPLES;
+    const u = 1 - t;
+    const x = u * u * u * a + 3 * u * u * t * m + 3 * u * t * t * m + t * t * t * b;
+    const y = u * u * u * y1 + 3 * u * u * t * y1 + 3 * u * t * t * y2 + t * t * t * y2;
+    points.push([x, y]);
+  }
+  return points;
+}
+
+// biases[k][j]: the square of b{k}[j], left of and below the middle of neuron j of layer k.
+function biases(layers, centers) {
+  const out = [null];
+  for (let k = 1; k < layers.length; k++) {
+    out.push(centers[k].map(([x, y, size]) => ({ x: x - size / 2 - BIAS - 1, y: y + size / 2 - BIAS })));
+  }
+  return out;
 }
 
 function networkSummary(info) {
@@ -148,7 +193,7 @@ function drawFeature(canvas, which) {
   ctx.putImageData(img, 0, 0);
 }
 
-function drawNeuron(canvas, b64) {
+export function drawNeuron(canvas, b64) {
   const bytes = decodeBytes(b64);
   const side = Math.round(Math.sqrt(bytes.length));
   const ctx = canvas.getContext("2d");
@@ -158,29 +203,181 @@ function drawNeuron(canvas, b64) {
   ctx.putImageData(img, 0, 0);
 }
 
-// The snapshot's network: {neurons: [per layer, per neuron: b64], weights: {w1, b1, ...}}.
+// The snapshot's network: {lane, neurons: [per layer, per neuron: b64], weights: {w1, b1, ...}}.
 // A frame may fall between a "ready" that rebuilt the view for new layer sizes and the
-// snapshot that follows it; the older snapshot's weights do not fit then, and it is skipped.
+// snapshot that follows it: a snapshot is drawn only into a view of its own lane and shape.
 export function updateNetwork(network) {
-  if (!view || !network || !same(network.neurons.map((layer) => layer.length), view.layers.slice(1))) return;
+  if (!view || !fits(network, view.layers)) return;
+  view.network = network;
   network.neurons.forEach((layer, k) => {
     const bias = network.weights[`b${k + 1}`];
     layer.forEach((b64, j) => {
       const node = view.nodes[k + 1][j];
-      if (!node) return;
       drawNeuron(node.canvas, b64);
-      if (bias) node.div.title = `layer ${k + 1}, neuron ${j + 1}: bias b${k + 1}[${j}] = ${bias[j]}`;
+      if (bias) node.div.title = `layer ${k + 1}, neuron ${j + 1}: bias b${k + 1}[${j}] = ${shown(bias[j])}`;
     });
   });
-  view.paths.forEach((layer, k) => {
-    const w = network.weights[`w${k + 1}`];
-    if (!w || w.length !== layer.length) return; // a snapshot from before the inputs changed
-    layer.forEach((row, i) => row.forEach((path, j) => {
+  drawLinks(network.weights);
+  if (view.card.dataset.pinned !== "1" && !view.card.hidden) showCard(view.card.item);
+}
+
+// Whether a snapshot's network has the view's lane and shape: a thumbnail per neuron of
+// every layer after the inputs, w{k} of [layers[k-1]][layers[k]] and b{k} of [layers[k]].
+export function fits(network, layers) {
+  if (!network || network.lane !== page.state.selected || !Array.isArray(network.neurons)) return false;
+  if (network.neurons.length !== layers.length - 1) return false;
+  return layers.slice(1).every((n, i) => {
+    const k = i + 1;
+    const w = network.weights && network.weights[`w${k}`];
+    const b = network.weights[`b${k}`];
+    return network.neurons[i].length === n && Array.isArray(w) && w.length === layers[i] &&
+      w.every((row) => Array.isArray(row) && row.length === n) && (b === undefined || (Array.isArray(b) && b.length === n));
+  });
+}
+
+// A weight as shown: four decimals at most (the server sends them rounded so, but a
+// float32 printed in full reads 0.3926999866962433).
+export const shown = (v) => (Number.isFinite(v) ? String(Number(v.toFixed(4))) : String(v));
+
+const linkWidth = (v) => Math.min(8, 0.4 + Math.abs(v) * 1.6);
+const linkAlpha = (v) => Math.min(1, 0.25 + Math.abs(v) * 0.5);
+
+function drawLinks(weights) {
+  const ctx = view.canvas.getContext("2d");
+  ctx.clearRect(0, 0, view.canvas.width, view.canvas.height);
+  view.links.forEach((layer, k) => {
+    const w = weights[`w${k + 1}`];
+    layer.forEach((row, i) => row.forEach((link, j) => {
       const v = w[i][j];
-      path.setAttribute("stroke", v >= 0 ? POSITIVE_WEIGHT : NEGATIVE_WEIGHT);
-      path.setAttribute("stroke-width", Math.min(8, 0.4 + Math.abs(v) * 1.6).toFixed(2));
-      path.setAttribute("stroke-opacity", Math.min(1, 0.25 + Math.abs(v) * 0.5).toFixed(2));
-      path.firstChild.textContent = `w${k + 1}[${i},${j}] = ${v}`;
+      ctx.beginPath();
+      ctx.moveTo(link.a, link.y1);
+      ctx.bezierCurveTo(link.m, link.y1, link.m, link.y2, link.b, link.y2);
+      ctx.strokeStyle = v >= 0 ? POSITIVE_WEIGHT : NEGATIVE_WEIGHT;
+      ctx.globalAlpha = linkAlpha(v);
+      ctx.lineWidth = linkWidth(v);
+      ctx.stroke();
     }));
   });
+  ctx.globalAlpha = 1;
+  view.biases.forEach((layer, k) => {
+    const b = layer && weights[`b${k}`];
+    if (!b) return;
+    layer.forEach((sq, j) => {
+      ctx.fillStyle = b[j] >= 0 ? POSITIVE_WEIGHT : NEGATIVE_WEIGHT;
+      ctx.globalAlpha = linkAlpha(b[j]);
+      ctx.fillRect(sq.x, sq.y, BIAS, BIAS);
+      ctx.globalAlpha = 1;
+      ctx.strokeStyle = "#999";
+      ctx.lineWidth = 1;
+      ctx.strokeRect(sq.x + 0.5, sq.y + 0.5, BIAS - 1, BIAS - 1);
+    });
+  });
+}
+
+// ---------------------------------------------------------------- hovering and editing
+
+// The neuron whose output the big heatmap shows instead of the model's: [layer, index], or null.
+export function hoveredNeuron() {
+  if (!hovered || !view || !view.network) return null;
+  const [k, j] = hovered;
+  const layer = view.network.neurons[k - 1];
+  return layer && layer[j] !== undefined ? { layer: k, index: j, bytes: layer[j] } : null;
+}
+
+function hoverNeuron(div, k, j) {
+  div.addEventListener("mouseenter", () => { hovered = [k, j]; page.dirty = true; });
+  div.addEventListener("mouseleave", () => { hovered = null; page.dirty = true; });
+}
+
+// What is under the point (x, y) of the network box: a bias square or the nearest link.
+// {name, index: [i, j] | [j], label}, or null.
+export function itemAt(x, y) {
+  if (!view) return null;
+  for (let k = 1; k < view.biases.length; k++) {
+    const j = view.biases[k].findIndex((sq) => x >= sq.x - 1 && x <= sq.x + BIAS + 1 && y >= sq.y - 1 && y <= sq.y + BIAS + 1);
+    if (j >= 0) return { name: `b${k}`, index: [j], x, y };
+  }
+  let best = null;
+  let bestDistance = HOVER_PX * HOVER_PX;
+  view.links.forEach((layer, k) => layer.forEach((row, i) => row.forEach((link, j) => {
+    if (x < link.a - HOVER_PX || x > link.b + HOVER_PX) return;
+    for (const [px, py] of link.points) {
+      const d = (px - x) ** 2 + (py - y) ** 2;
+      if (d < bestDistance) { bestDistance = d; best = { name: `w${k + 1}`, index: [i, j], x, y }; }
+    }
+  })));
+  return best;
+}
+
+// The value of a weight or bias in the last drawn snapshot.
+function valueOf(item) {
+  const p = view.network && view.network.weights[item.name];
+  if (!p) return undefined;
+  return item.index.length === 2 ? p[item.index[0]][item.index[1]] : p[item.index[0]];
+}
+
+const itemName = (item) => `${item.name}[${item.index.join(",")}]`;
+
+function bindHover(box) {
+  const where = (event) => {
+    const r = box.getBoundingClientRect();
+    return [event.clientX - r.left, event.clientY - r.top];
+  };
+  box.onmousemove = (event) => {
+    if (view.card.dataset.pinned === "1" || event.target.closest(".weight-card")) return;
+    const item = itemAt(...where(event));
+    if (item) showCard(item); else view.card.hidden = true;
+  };
+  box.onmouseleave = () => { if (view.card.dataset.pinned !== "1") view.card.hidden = true; };
+  box.onclick = (event) => {
+    if (event.target.closest(".weight-card") || event.target.closest("button")) return;
+    const item = itemAt(...where(event));
+    if (item) editCard(item); else closeCard();
+  };
+}
+
+function placeCard(card, item) {
+  card.style.left = `${item.x + 12}px`;
+  card.style.top = `${item.y + 10}px`;
+  card.hidden = false;
+}
+
+function showCard(item) {
+  const card = view.card;
+  card.item = item;
+  card.dataset.pinned = "0";
+  card.textContent = `${itemName(item)} = ${shown(valueOf(item))}` + (item.name[0] === "b" ? " (bias)" : "");
+  placeCard(card, item);
+}
+
+// The card as an editor: Enter sends the value, Escape closes it.
+export function editCard(item) {
+  const card = view.card;
+  card.item = item;
+  card.dataset.pinned = "1";
+  card.innerHTML = `<label>${itemName(item)}</label><input type="text" inputmode="decimal" size="8">` +
+    `<span class="card-note muted"></span>`;
+  const input = card.querySelector("input");
+  input.value = shown(valueOf(item));
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") return closeCard();
+    if (event.key !== "Enter") return;
+    const value = Number(input.value);
+    if (input.value.trim() === "" || !Number.isFinite(value)) {
+      card.querySelector(".card-note").textContent = "a number, please";
+      return;
+    }
+    send({ type: "edit", lane: page.state.selected, name: item.name, index: item.index, value });
+    closeCard();
+  });
+  if (page.state.weights === "ema") card.querySelector(".card-note").textContent = "edits the raw weight";
+  placeCard(card, item);
+  input.focus();
+  input.select();
+}
+
+function closeCard() {
+  if (!view) return;
+  view.card.dataset.pinned = "0";
+  view.card.hidden = true;
 }

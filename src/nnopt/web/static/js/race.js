@@ -42,6 +42,7 @@ export function renderLanes() {
   const box = $("lanes");
   box.innerHTML = "";
   $("race-chart").hidden = !racing();
+  document.body.classList.toggle("racing", racing()); // style.css: on a short screen a race comes first
   $("race-legend").textContent = racing() ? "solid: training loss · dashed: test loss (data loss, the weights chosen above)" : "";
   if (!racing()) return;
   page.state.lanes.forEach((l, i) => {

@@ -29,8 +29,10 @@ export function fmt(v) {
   return v.toFixed(a < 1 ? 4 : 3);
 }
 
-// The server sends heatmaps and neuron thumbnails as base64 bytes (one byte a pixel).
+// The server sends heatmaps and neuron thumbnails as bytes (one byte a pixel): raw in a
+// binary frame (a Uint8Array already), base64 in a JSON one.
 export function decodeBytes(b64) {
+  if (b64 instanceof Uint8Array) return b64;
   const text = atob(b64);
   const out = new Uint8Array(text.length);
   for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);

@@ -1,0 +1,101 @@
+"""How frames travel: JSON or binary frames (a page's choice), the frame credit (a page that
+acknowledges each drawn snapshot with '{"type":"drawn"}' is sent at most FRAME_CREDIT more
+until it draws again, and training goes on meanwhile; a client that never acknowledges is
+sent every frame), and the one-step-per-frame speed."""
+
+from __future__ import annotations
+
+import base64
+import json
+import struct
+
+import pytest
+from starlette.testclient import TestClient
+from websockets.sync.client import connect
+
+from nnopt.web.protocol import frames
+from nnopt.web.server import DRAWN, FRAME_CREDIT, create_app
+
+
+def test_bytes_are_base64_in_json_and_raw_in_a_binary_frame():
+    message = {"type": "snapshot", "h": b"\x01\x02", "n": [b"\x03"], "step": 5}
+    assert frames.encode(message) == ('{"type": "snapshot", "h": "AQI=", "n": ["Aw=="], "step": 5}')
+    header = b'{"type": "snapshot", "h": {"blob": [0, 2]}, "n": [{"blob": [2, 1]}], "step": 5}'
+    frame = frames.encode(message, binary=True)
+    assert frame == b"NNF1" + struct.pack("<I", len(header)) + header + b"\x01\x02\x03"
+    assert frames.decode(frame) == message
+    assert frames.encode({"type": "status"}, binary=True) == '{"type": "status"}'  # no bytes
+    with pytest.raises(ValueError, match="no NNF1 magic"):
+        frames.decode(b"JSON" + frame[4:])
+
+
+def test_a_page_that_asks_for_binary_frames_gets_the_same_snapshot():
+    setup = {"type": "setup", "data": {}}
+    with TestClient(create_app(workers=2)) as client:
+        with client.websocket_connect("/ws") as text_ws:
+            text_ws.receive_json()  # hello
+            text_ws.send_json(setup)
+            assert text_ws.receive_json()["type"] == "ready"
+            as_text = text_ws.receive_json()
+        with client.websocket_connect("/ws?frames=binary") as binary_ws:
+            assert binary_ws.receive_json()["type"] == "hello"  # no bytes: still text
+            binary_ws.send_json(setup)
+            assert binary_ws.receive_json()["type"] == "ready"
+            as_binary = frames.decode(binary_ws.receive_bytes())
+    assert as_binary["type"] == "snapshot" and len(as_binary["lanes"][0]["heatmap"]) == 64 * 64
+    assert (
+        base64.b64encode(as_binary["lanes"][0]["heatmap"]).decode()
+        == as_text["lanes"][0]["heatmap"]
+    )
+    thumbs = as_binary["network"]["neurons"]
+    assert [len(layer) for layer in thumbs] == [11, 1] and len(thumbs[0][0]) == 32 * 32
+    assert [[base64.b64encode(t).decode() for t in layer] for layer in thumbs] == as_text[
+        "network"
+    ]["neurons"]
+
+
+def next_of(ws, kind: str, timeout: float = 120) -> dict:
+    while True:
+        message = json.loads(ws.recv(timeout=timeout))
+        if message["type"] == "error":
+            raise AssertionError(message["message"])
+        if message["type"] == kind:
+            return message
+
+
+@pytest.mark.slow  # waits 1.5 s to see that nothing comes
+def test_unacknowledged_snapshots_pause_the_stream_not_the_training(server):
+    with connect(server.url.replace("http", "ws") + "ws") as ws:
+        next_of(ws, "hello")
+        ws.send(json.dumps({"type": "setup", "data": {}}))
+        next_of(ws, "ready")
+        next_of(ws, "snapshot")
+        ws.send(DRAWN)  # from now on this client acknowledges: a credit of FRAME_CREDIT
+        ws.send(json.dumps({"type": "speed", "value": "max"}))
+        ws.send(json.dumps({"type": "play"}))
+        frames = [next_of(ws, "snapshot") for _ in range(FRAME_CREDIT)]
+        assert frames[-1]["step"] > frames[0]["step"] >= 0
+        with pytest.raises(TimeoutError):  # nothing drawn: nothing more is sent
+            next_of(ws, "snapshot", timeout=1.5)
+        ws.send(DRAWN)
+        after = next_of(ws, "snapshot")
+        assert after["step"] > frames[-1]["step"] and after["playing"]
+        ws.send(json.dumps({"type": "drawn"}, indent=1))  # another spelling: accepted, no credit
+        ws.send(json.dumps({"type": "pause"}))
+        assert next_of(ws, "status")["playing"] is False
+
+
+def test_one_step_per_frame_shows_every_update(server):
+    with connect(server.url.replace("http", "ws") + "ws") as ws:
+        next_of(ws, "hello")
+        ws.send(
+            json.dumps({"type": "setup", "data": {"name": "yogurt"}, "lanes": [{"batch_size": 22}]})
+        )
+        next_of(ws, "ready")
+        next_of(ws, "snapshot")
+        ws.send(json.dumps({"type": "speed", "value": "one_step_per_frame"}))
+        ws.send(json.dumps({"type": "play"}))
+        steps = [next_of(ws, "snapshot")["step"] for _ in range(6)]
+        ws.send(json.dumps({"type": "pause"}))
+        assert steps == list(range(steps[0], steps[0] + 6))  # one update, one snapshot
+        assert steps[0] <= 1
