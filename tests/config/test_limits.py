@@ -55,7 +55,10 @@ def test_cli_deep_config_exits_2_and_creates_nothing(in_tmp, capsys):
     (in_tmp / "deep.toml").write_text(f'name = "deep"\n[model]\nlayers = {DEEP}\n')
     code, out, err = run_cli(capsys, "run", "deep.toml")
     assert code == 2 and out == ""
-    assert one_line(err) == "nnopt: error: deep.toml nests arrays or tables too deeply: at most 16 levels\n"
+    assert (
+        one_line(err)
+        == "nnopt: error: deep.toml nests arrays or tables too deeply: at most 16 levels\n"
+    )
     assert sorted(p.name for p in in_tmp.iterdir()) == ["deep.toml"]
 
 

@@ -133,10 +133,18 @@ def validate(config: Config) -> None:
     _check("train.batch_size", t.batch_size, 1 <= t.batch_size <= MAX_INT32, INT32_RULE)
     _check("train.seed", t.seed, 0 <= t.seed < 2**31, "from 0 to 2147483647")
     _check("data.seed", d.seed, 0 <= d.seed < 2**32, "from 0 to 4294967295")
-    _check("train.log_every", t.log_every, 0 <= t.log_every <= MAX_STEPS,
-           f"from 0 (automatic) to {MAX_STEPS}")
-    _check("train.checkpoint_every", t.checkpoint_every, 0 <= t.checkpoint_every <= MAX_STEPS,
-           f"from 0 to {MAX_STEPS}")
+    _check(
+        "train.log_every",
+        t.log_every,
+        0 <= t.log_every <= MAX_STEPS,
+        f"from 0 (automatic) to {MAX_STEPS}",
+    )
+    _check(
+        "train.checkpoint_every",
+        t.checkpoint_every,
+        0 <= t.checkpoint_every <= MAX_STEPS,
+        f"from 0 to {MAX_STEPS}",
+    )
     _validate_combination(config)
 
 

@@ -206,9 +206,7 @@ def _check_npz_dtype(dtype: np.dtype, name: str, source: str) -> None:
         return
     else:
         what = f"values of type {dtype}"
-    raise DataError(
-        f"{source}: array {name!r} holds {what}; columns are arrays of numbers or text"
-    )
+    raise DataError(f"{source}: array {name!r} holds {what}; columns are arrays of numbers or text")
 
 
 def _check_npz_headers(path: Path, source: str) -> None:

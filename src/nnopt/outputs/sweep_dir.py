@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from nnopt.config import SweepConfig
+from nnopt.config.documents import loads_json, read_regular_text
 from nnopt.engine.sweep import run as sweep_run
 from nnopt.engine.sweep.grid import Point, grid_points, point_key
 from nnopt.engine.sweep.results import PointResult, result_table
@@ -50,14 +51,47 @@ def load_point(out: Path, point: Point) -> PointResult | None:
     """The saved result of a configuration, or None if it has not finished (or is unreadable)."""
     path = out / "points" / f"{point_key(point)}.json"
     try:
-        raw = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError):
-        return None
-    rows = [{k: (np.nan if v is None else v) for k, v in row.items()} for row in raw["rows"]]
-    params = {k: np.asarray(v, np.float32) for k, v in raw["params"].items()}
+        raw = loads_json(read_regular_text(path, str(path), RunDirError), str(path), RunDirError)
+        return _point_result(raw, point)
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError,
+            RunDirError):  # fmt: skip
+        return None  # trained again, and the file rewritten with its result
+
+
+def _point_result(raw: dict, point: Point) -> PointResult:
+    """The PointResult of a parsed point file; ValueError (KeyError, TypeError) for anything
+    :func:`save_point` would not have written for this point (shapes checked against its
+    model)."""
+    from nnopt.engine.setup import initial_params
+
+    def is_number(v) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+    rows = raw["rows"]
+    if not isinstance(rows, list) or not rows:
+        raise ValueError("rows")
+    for row in rows:
+        if not isinstance(row, dict) or not is_number(row.get("step")):
+            raise ValueError("row")
+        if not all(v is None or is_number(v) for v in row.values()):
+            raise ValueError("row")
+    diverged = raw["diverged_at"]
+    if diverged is not None and (not isinstance(diverged, int) or isinstance(diverged, bool)):
+        raise ValueError("diverged_at")
+    shapes = {k: np.shape(v) for k, v in initial_params(point.config).items()}
+
+    def arrays(named) -> dict[str, np.ndarray]:
+        if not isinstance(named, dict) or set(named) != set(shapes):
+            raise ValueError("params")
+        out = {k: np.asarray(v, np.float32) for k, v in named.items()}
+        if any(out[k].shape != shapes[k] for k in out):
+            raise ValueError("shape")
+        return out
+
     ema = raw["ema_params"]
-    ema = {k: np.asarray(v, np.float32) for k, v in ema.items()} if ema is not None else None
-    return PointResult(point.index, point.settings, rows, raw["diverged_at"], params, ema)
+    rows = [{k: (np.nan if v is None else v) for k, v in row.items()} for row in rows]
+    return PointResult(point.index, point.settings, rows, diverged, arrays(raw["params"]),
+                       arrays(ema) if ema is not None else None)  # fmt: skip
 
 
 # ------------------------------------------------------------------ tables
@@ -290,10 +324,11 @@ def open_sweep_dir(path: Path, spec: dict) -> tuple[Path, bool]:
         saved = candidate / "sweep.json"
         if saved.is_file():
             try:
-                if json.loads(saved.read_text("utf-8")) == spec:
+                text = read_regular_text(saved, str(saved), RunDirError)
+                if loads_json(text, str(saved), RunDirError) == spec:
                     return candidate, True
-            except (OSError, ValueError):
-                pass
+            except (OSError, ValueError, RunDirError):
+                pass  # not this sweep's: left alone, another name is taken
             continue
         if not candidate.exists():
             return create_run_dir(candidate), False
