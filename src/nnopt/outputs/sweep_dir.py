@@ -422,14 +422,16 @@ def run_sweep(
     table, threshold = result_table(ordered, threshold)
     write_table(out, table)
     write_histories(out, ordered)
-    figures = save_figures(out, points, ordered, table, list(sweep.grid))
     diverged = [r["config"] for r in table if r["diverged"]]
     best = min((r for r in table if not r["diverged"]), key=lambda r: r.get("train_loss", float("inf")),
                default=None)  # fmt: skip
     summary = {
         "out": str(out), "configurations": len(points), "groups": len(groups), "resumed": resumed,
-        "threshold": threshold, "diverged": diverged, "best": best, "figures": figures,
+        "threshold": threshold, "diverged": diverged, "best": best, "figures": [],
         "results": str(out / "results.csv"),
     }  # fmt: skip
+    # The numbers first: a disk that fills while drawing the figures loses only figures.
+    write_json(out / "summary.json", summary)
+    summary["figures"] = save_figures(out, points, ordered, table, list(sweep.grid))
     write_json(out / "summary.json", summary)
     return SweepRun(out, points, ordered, table, summary)
