@@ -373,12 +373,37 @@ def run_sweep(
     ``on_start(folder, done, total, steps_to_train)`` is called once before training;
     ``on_progress(updates)`` as updates finish. ``backend`` is ``local`` (threads on every
     core) or ``ray`` (each shard a Ray task; ``address`` a cluster to join, else a local Ray).
+    Ray is joined (the address checked) or started before anything is written, and before
+    JAX starts its threads (see :func:`~nnopt.engine.sweep.ray_backend.ray_session`).
 
     Raises:
       ConfigError: a bad grid or a combination that is no valid config, or a sweep too large
         for memory (before anything is written).
+      NnoptError: a Ray address that is malformed, unreachable or not Ray (nothing written).
       SweepInterrupted: on Ctrl-C, with the finished configurations saved.
     """
+    args = (base, sweep, out, source, backend, address, threshold, on_start, on_progress)
+    if backend != "ray":
+        return _run_sweep(*args)
+    from nnopt.engine.sweep.ray_backend import ray_session
+
+    grid_points(base, dict(sweep.grid), sweep.seeds, source)  # a bad grid: said before Ray starts
+    with ray_session(address):
+        return _run_sweep(*args)
+
+
+def _run_sweep(
+    base: dict,
+    sweep: SweepConfig,
+    out: Path,
+    source: str = "sweep",
+    backend: str = "local",
+    address: str | None = None,
+    threshold: float | None = None,
+    on_start: Callable[[Path, int, int, int], None] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> SweepRun:
+    """:func:`run_sweep` once Ray (for the ``ray`` backend) is running."""
     points = grid_points(base, dict(sweep.grid), sweep.seeds, source)
     groups = sweep_run.group_points(points)
     sweep_run.check_memory(groups)
