@@ -235,6 +235,13 @@ class Predictor:
         x = standardize(x_raw, c.mean, c.std) if c.mean else np.asarray(x_raw, np.float32)
         s = self.model.structure
         outputs = predict(s, self.params, x)
+        bad = ~np.all(np.isfinite(outputs), axis=1)
+        if bad.any():  # an input so far out that float32 overflows: no class, no value
+            i = int(np.argmax(bad))
+            raise DataError(
+                f"row {i + 1}: the model's output for it is not a finite number (its features "
+                "are too far from the training rows for float32); check that row"
+            )
         if not s.classifies:
             return Predictions(self.inputs, outputs, None, None)
         probabilities = class_probabilities(s, outputs)
