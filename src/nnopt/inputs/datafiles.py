@@ -170,7 +170,7 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _npz_header(member, name: str, source: str) -> tuple[tuple[int, ...], np.dtype]:
+def _npz_header(member, name: str, label: str) -> tuple[tuple[int, ...], np.dtype]:
     """(shape, dtype) from a ``.npy`` member's header, read without its data."""
     fmt = np.lib.format
     try:
@@ -182,11 +182,11 @@ def _npz_header(member, name: str, source: str) -> tuple[tuple[int, ...], np.dty
         else:
             raise ValueError(f"version {version}")
     except ValueError:
-        raise DataError(f"data file {source}: {name} is not a .npy array numpy can read") from None
+        raise DataError(f"{label}: {name} is not a .npy array numpy can read") from None
     return shape, dtype
 
 
-def _check_npz_dtype(dtype: np.dtype, name: str, source: str) -> None:
+def _check_npz_dtype(dtype: np.dtype, name: str, source: str, rule: str) -> None:
     """Numbers (bool, integers, floats) or text; what would be taken wrongly as numbers
     (dates, complex numbers) or cannot be a column at all is refused by name."""
     if dtype.names is not None or dtype.kind == "V":
@@ -206,28 +206,30 @@ def _check_npz_dtype(dtype: np.dtype, name: str, source: str) -> None:
         return
     else:
         what = f"values of type {dtype}"
-    raise DataError(f"{source}: array {name!r} holds {what}; columns are arrays of numbers or text")
+    raise DataError(f"{source}: array {name!r} holds {what}; {rule}")
 
 
-def _check_npz_headers(path: Path, source: str) -> None:
+def check_npz_headers(
+    path: Path, source: str, label: str = "", rule: str = "columns are arrays of numbers or text"
+) -> None:
     """Every member is a ``.npy`` array of a column type, and all of them hold at most
     :data:`MAX_NPZ_CELLS` values, read from the headers before any data is (a small file
-    can inflate to gigabytes)."""
+    can inflate to gigabytes). ``label`` names the file in errors (default ``data file
+    SOURCE``), ``rule`` says what its arrays may hold."""
+    label = label or f"data file {source}"
     cells = 0
     with zipfile.ZipFile(path) as z:
         for info in z.infolist():
             name = info.filename[: -len(".npy")] if info.filename.endswith(".npy") else ""
             if not name:
-                raise DataError(
-                    f"data file {source} holds {info.filename!r}, which is not a .npy array"
-                )
+                raise DataError(f"{label} holds {info.filename!r}, which is not a .npy array")
             with z.open(info) as member:
-                shape, dtype = _npz_header(member, name, source)
-            _check_npz_dtype(dtype, name, source)
+                shape, dtype = _npz_header(member, name, label)
+            _check_npz_dtype(dtype, name, source, rule)
             cells += math.prod(shape)
             if cells > MAX_NPZ_CELLS:
                 raise DataError(
-                    f"data file {source} is too large: its arrays hold over {MAX_NPZ_CELLS} "
+                    f"{label} is too large: its arrays hold over {MAX_NPZ_CELLS} "
                     f"values (array {name!r} has shape {list(shape)})"
                 )
 
@@ -235,7 +237,7 @@ def _check_npz_headers(path: Path, source: str) -> None:
 def _read_npz(path: Path, source: str) -> Table:
     if not zipfile.is_zipfile(path):  # np.load would try to unpickle it
         raise DataError(f"data file {source} is not a readable NPZ file (not a zip archive)")
-    _check_npz_headers(path, source)
+    check_npz_headers(path, source)
     try:
         with np.load(path, allow_pickle=False) as f:
             arrays = {k: np.asarray(f[k]) for k in f.files}

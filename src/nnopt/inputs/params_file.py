@@ -3,13 +3,14 @@ lecture, read into float32 arrays (checked against the model by the engine)."""
 
 from __future__ import annotations
 
-import json
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from nnopt.errors import ParamsError
+from nnopt.config.documents import check_regular, loads_json
+from nnopt.errors import DataError, ParamsError
+from nnopt.inputs.datafiles import check_npz_headers
 
 
 def read_params_file(path: Path) -> dict[str, np.ndarray]:
@@ -21,10 +22,16 @@ def read_params_file(path: Path) -> dict[str, np.ndarray]:
     path = Path(path)
     label = f"params file {path}"
     try:
+        check_regular(path, label, ParamsError)
         if path.suffix.lower() == ".npz":
+            if zipfile.is_zipfile(path):  # not a zip: np.load says so below
+                try:
+                    check_npz_headers(path, label, label, "parameters are arrays of numbers")
+                except DataError as exc:
+                    raise ParamsError(str(exc)) from None
             with np.load(path, allow_pickle=False) as f:
                 return {k: np.asarray(f[k]) for k in f.files}
-        raw = json.loads(path.read_text("utf-8"))
+        raw = loads_json(path.read_text("utf-8"), label, ParamsError)
     except FileNotFoundError:
         raise ParamsError(f"{label} does not exist") from None
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
