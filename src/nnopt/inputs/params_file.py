@@ -3,12 +3,13 @@ lecture, read into float32 arrays (checked against the model by the engine)."""
 
 from __future__ import annotations
 
+import json
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from nnopt.config.documents import check_regular, loads_json
+from nnopt.config.documents import check_depth, check_regular, too_deep
 from nnopt.errors import DataError, ParamsError
 from nnopt.inputs.datafiles import check_npz_headers
 
@@ -31,7 +32,9 @@ def read_params_file(path: Path) -> dict[str, np.ndarray]:
                     raise ParamsError(str(exc)) from None
             with np.load(path, allow_pickle=False) as f:
                 return {k: np.asarray(f[k]) for k in f.files}
-        raw = loads_json(path.read_text("utf-8"), label, ParamsError)
+        raw = json.loads(path.read_text("utf-8"))
+    except RecursionError:  # json.loads recurses once per level of [[[...]]]
+        raise ParamsError(too_deep(label)) from None
     except FileNotFoundError:
         raise ParamsError(f"{label} does not exist") from None
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
@@ -39,6 +42,7 @@ def read_params_file(path: Path) -> dict[str, np.ndarray]:
         raise ParamsError(
             f"{label} is not a readable {kind} file ({exc.__class__.__name__})"
         ) from None
+    check_depth(raw, label, ParamsError)
     if not isinstance(raw, dict):
         raise ParamsError(f"{label}: expected an object mapping names (w1, b1, ...) to arrays")
     out = {}
