@@ -13,7 +13,7 @@ import pytest
 from nnopt.cli.main import main
 from nnopt.outputs import serialize
 
-pytestmark = pytest.mark.usefixtures("in_tmp")
+pytestmark = [pytest.mark.usefixtures("in_tmp"), pytest.mark.slow]  # a run and a sweep, end to end
 
 
 @pytest.fixture
