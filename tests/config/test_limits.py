@@ -133,3 +133,12 @@ def test_playground_setup_with_infinity_is_refused():
         with pytest.raises(ConfigError) as err:
             protocol.lane_configs(setup)
         assert field in one_line(str(err.value))
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_cli_sweep_threshold_must_be_finite(in_tmp, capsys, value):
+    code, out, err = run_cli(capsys, "sweep", "gd-rate-0.2", "--grid",
+                             "optimizer.learning_rate=0.1,0.2", f"--threshold={value}")  # fmt: skip
+    assert code == 2 and out == ""
+    assert err == f"nnopt: error: --threshold {value} is out of range: must be a finite loss\n"
+    assert list(in_tmp.iterdir()) == []

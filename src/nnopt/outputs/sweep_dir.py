@@ -9,6 +9,7 @@ histories, the figures (race, heatmap, boundaries, seeds) and ``summary.json``.
 from __future__ import annotations
 
 import json
+import math
 import textwrap
 import warnings
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from nnopt.config.documents import loads_json, read_regular_text
 from nnopt.engine.sweep import run as sweep_run
 from nnopt.engine.sweep.grid import Point, grid_points, point_key
 from nnopt.engine.sweep.results import PointResult, result_table
-from nnopt.errors import RunDirError
+from nnopt.errors import ConfigError, RunDirError
 from nnopt.outputs.run_dir import create_run_dir
 from nnopt.outputs.serialize import csv_text, jsonable, write_figure, write_json, write_text
 
@@ -382,6 +383,8 @@ def run_sweep(
       NnoptError: a Ray address that is malformed, unreachable or not Ray (nothing written).
       SweepInterrupted: on Ctrl-C, with the finished configurations saved.
     """
+    if threshold is not None and not math.isfinite(threshold):
+        raise ConfigError(f"threshold = {threshold:g} is out of range: must be a finite loss")
     args = (base, sweep, out, source, backend, address, threshold, on_start, on_progress)
     if backend != "ray":
         return _run_sweep(*args)
