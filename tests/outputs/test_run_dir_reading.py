@@ -4,11 +4,13 @@ the file (or the documented fallback), exit code 2, and nothing in the folder ch
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -164,3 +166,19 @@ def test_watch_flags_out_of_range_exit_2(run, capsys, flag, value):
     code, err = cli(capsys, "evaluate", str(run), "--watch", flag, value)
     line = one_error_line(err)
     assert code == 2 and line.startswith(f"nnopt: error: {flag} {value} is out of range: must be")
+
+
+def test_predict_a_row_whose_output_overflows_is_one_line(run, capsys, in_tmp):
+    """3e38 is a float32, but standardized by a tiny std it is not: no nan with class 0."""
+    record = json.loads((run / "inputs.json").read_text())
+    record["standardization"] = {"mean": [0.0, 0.0], "std": [1e-30, 1e-30]}
+    (run / "inputs.json").write_text(json.dumps(record))
+    (in_tmp / "new.csv").write_text("x0,x1\n0,0\n3e38,0\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warnings beside the one line
+        code, err = cli(capsys, "predict", str(run), "new.csv", "--out", "p.csv")
+    assert code == 2 and one_error_line(err) == (
+        "nnopt: error: row 2: the model's output for it is not a finite number (its features "
+        "are too far from the training rows for float32); check that row"
+    )
+    assert not (in_tmp / "p.csv").exists()

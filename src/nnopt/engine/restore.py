@@ -232,9 +232,10 @@ class Predictor:
     def predict(self, x_raw: np.ndarray) -> Predictions:
         """Outputs for raw feature rows, standardized first as the run's training rows were."""
         c = self.inputs.columns
-        x = standardize(x_raw, c.mean, c.std) if c.mean else np.asarray(x_raw, np.float32)
         s = self.model.structure
-        outputs = predict(s, self.params, x)
+        with np.errstate(over="ignore", invalid="ignore"):  # checked below, row by row
+            x = standardize(x_raw, c.mean, c.std) if c.mean else np.asarray(x_raw, np.float32)
+            outputs = predict(s, self.params, x)
         bad = ~np.all(np.isfinite(outputs), axis=1)
         if bad.any():  # an input so far out that float32 overflows: no class, no value
             i = int(np.argmax(bad))
