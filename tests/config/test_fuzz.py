@@ -10,6 +10,7 @@ import string
 import tomllib
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -169,3 +170,42 @@ def test_playground_uploads(blob):
         assert x.shape[1] == 2 and len(x) == len(y) and np.all(np.isfinite(x))
     except NnoptError as exc:
         one_line(exc)
+
+
+# ---------------------------------------------------------------- nested TOML (1000 cases each)
+
+NESTED = settings(max_examples=max(EXAMPLES, 1000), deadline=None,
+                  suppress_health_check=list(HealthCheck))  # fmt: skip
+# Arrays and inline tables nested to any depth, past the recursion limit too, with some
+# brackets left open, doubled or swapped so that half the texts are not TOML at all.
+nested_text = st.builds(
+    lambda depth, opens, inner, closes: opens * depth + inner + closes * depth,
+    st.one_of(st.integers(0, 40), st.integers(900, 4000)),
+    st.sampled_from(["[", "{a = ", "[{b = [", "[[", "{"]),
+    st.sampled_from(["", "1", "1.5", "nan", "inf", '"x"', "true", "[]", "{}", "1, 2"]),
+    st.sampled_from(["]", "}", "]}]", "]]", ""]),
+)
+
+
+@pytest.mark.slow
+@NESTED
+@given(nested_text, st.sampled_from([f for s in SECTIONS for f in section_fields(s)]))
+def test_nested_toml_in_a_config_file_set_and_grid(tmp_path_factory, text, field):
+    from nnopt.config import parse_grid
+    from nnopt.config.presets import load_config, read_run_config
+
+    section = next(s for s in SECTIONS if field in section_fields(s))
+    folder = tmp_path_factory.mktemp("nested")
+    (folder / "c.toml").write_text(f'name = "x"\n[{section}]\n{field} = {text}\n')
+    (folder / "config.toml").write_text(f'name = "x"\n[{section}]\n{field} = {text}\n')
+    calls = [
+        lambda: load_config(str(folder / "c.toml")),
+        lambda: load_config("circle-l2", [f"{section}.{field}={text}"]),
+        lambda: parse_grid([f"{section}.{field}=1,{text}"]),
+        lambda: read_run_config(folder),
+    ]
+    for call in calls:
+        try:
+            call()
+        except NnoptError as exc:
+            one_line(exc)

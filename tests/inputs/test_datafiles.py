@@ -199,6 +199,94 @@ def test_bad_npz_and_unreadable_files(tmp_path):
         load_dataset("latin.csv")
 
 
+@pytest.mark.parametrize(
+    "x, what",
+    [
+        (np.zeros(2, dtype=[("a", "f4"), ("b", "i4")]), "a structured array (fields a, b)"),
+        (np.array(["2020-01-01", "2021-06-01"], dtype="datetime64[D]"), "dates or times"),
+        (np.array([1, 2], dtype="timedelta64[s]"), "dates or times"),
+        (np.array([1 + 2j, 3j]), "complex numbers"),
+        (np.array([b"cat", b"dog"]), "byte strings (save text as str arrays)"),
+    ],
+)
+def test_npz_columns_that_are_not_numbers_or_text_are_refused(tmp_path, x, what):
+    """Dates and complex numbers were quietly taken as numbers, a structured array crashed."""
+    np.savez(tmp_path / "odd.npz", x=x, y=np.array([0, 1]))
+    with pytest.raises(DataError) as err:
+        load_dataset("odd.npz")
+    assert str(err.value) == (
+        f"odd.npz: array 'x' holds {what}; columns are arrays of numbers or text"
+    )
+
+
+def _npz_claiming_rows(path, rows: int) -> None:
+    """An NPZ whose x.npy header claims ``rows`` float64 values, followed by 1 MiB of them:
+    a few kB on disk; loaded, it would take rows * 8 bytes."""
+    import io
+    import zipfile
+
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f8", "fortran_order": False, "shape": (rows,)}
+    )
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        with z.open("x.npy", "w") as member:
+            member.write(header.getvalue())
+            member.write(bytes(1 << 20))
+
+
+def test_npz_too_large_is_refused_from_its_header_before_loading(tmp_path, monkeypatch):
+    _npz_claiming_rows(tmp_path / "bomb.npz", 400_000_000)
+    assert (tmp_path / "bomb.npz").stat().st_size < 10_000
+
+    def never(*args, **kwargs):
+        raise AssertionError("the array data was read")
+
+    monkeypatch.setattr(np.lib.format, "read_array", never)
+    with pytest.raises(DataError) as err:
+        read_feature_rows("bomb.npz", ("x",))
+    assert str(err.value) == (
+        "data file bomb.npz is too large: its arrays hold over 50000000 values "
+        "(array 'x' has shape [400000000])"
+    )
+
+
+def test_npz_member_that_is_not_an_array_is_refused(tmp_path):
+    import zipfile
+
+    np.savez(tmp_path / "extra.npz", x=np.zeros(3), y=np.zeros(3))
+    with zipfile.ZipFile(tmp_path / "extra.npz", "a") as z:
+        z.writestr("notes.txt", "hello")
+    with pytest.raises(DataError) as err:
+        load_dataset("extra.npz")
+    assert str(err.value) == "data file extra.npz holds 'notes.txt', which is not a .npy array"
+
+
+def test_a_cell_past_float32_is_refused_not_predicted_as_nan():
+    """1e39 is a finite float64 but inf as the float32 the model reads."""
+    write("big.csv", "a,b\n1,2\n1e39,0\n")
+    with pytest.raises(DataError) as err:
+        read_feature_rows("big.csv", ("a", "b"))
+    assert str(err.value) == (
+        "big.csv, line 3, column 'a': 1e+39 is too large; feature cells must be "
+        "from -3.4e+38 to 3.4e+38 (float32)"
+    )
+    write("big_train.csv", "a,y\n1,0\n-1e39,1\n2,0\n")
+    with pytest.raises(DataError, match=r"^big_train.csv, line 3, column 'a': -1e\+39 is too"):
+        load_dataset("big_train.csv")
+
+
+def test_a_fifo_as_data_file_is_refused_without_blocking(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "pipe.csv")
+    with pytest.raises(DataError) as err:
+        read_feature_rows("pipe.csv", ("a",))
+    assert str(err.value) == (
+        "data file pipe.csv is not a regular file (a FIFO or device); give a regular file"
+    )
+
+
 def test_rows_to_predict_need_the_trained_feature_columns():
     write("new.csv", "b,a,extra\n1,2,x\n3,4,y\n")
     x, table = read_feature_rows("new.csv", ("a", "b"))

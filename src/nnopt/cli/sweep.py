@@ -16,7 +16,7 @@ from nnopt.cli.run import say_notices
 from nnopt.errors import NnoptError
 
 # The library's names for what these flags set (its errors name them; see cli.main.with_flags).
-FLAGS = {"sweep.seeds": "--seeds", "ray address": "--address"}
+FLAGS = {"sweep.seeds": "--seeds", "ray address": "--address", "threshold": "--threshold"}
 
 
 def register(sub) -> None:

@@ -13,6 +13,7 @@ import json
 import tomllib
 from typing import Any
 
+from nnopt.config.documents import check_depth, too_deep
 from nnopt.config.schema import (
     OTHER_TABLES,
     SECTIONS,
@@ -139,6 +140,9 @@ def parse_override(text: str, flag: str = "--set") -> tuple[str, str, Any]:
         value = tomllib.loads(f"v = {value_text.strip()}")["v"]
     except tomllib.TOMLDecodeError:
         value = value_text.strip()
+    except RecursionError:  # tomllib recurses once per level of [[[...]]]
+        raise ConfigError(too_deep(f"{flag} {path}")) from None
+    check_depth(value, f"{flag} {path}")
     if types[name] is str and not isinstance(value, str):
         value = value_text.strip()
     return section, name, value

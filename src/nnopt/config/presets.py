@@ -6,11 +6,11 @@ Either way the result is validated, and ``--set`` overrides apply on top.
 
 from __future__ import annotations
 
-import tomllib
 from importlib import resources
 from pathlib import Path
 
 from nnopt.config import Config, apply_overrides, config_from_dict
+from nnopt.config.documents import loads_toml, read_regular_text
 from nnopt.errors import ConfigError
 
 
@@ -36,7 +36,7 @@ def read_raw(spec: str) -> tuple[dict, str]:
     if _looks_like_path(spec):
         path = Path(spec)
         try:
-            text = path.read_text("utf-8")
+            text = read_regular_text(path, f"config file {spec}")
         except FileNotFoundError:
             raise ConfigError(f"config file {spec} does not exist") from None
         except (OSError, UnicodeDecodeError) as exc:
@@ -46,10 +46,7 @@ def read_raw(spec: str) -> tuple[dict, str]:
         label = str(path)
     else:
         text, label = preset_text(spec), f"preset {spec}"
-    try:
-        return tomllib.loads(text), label
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{label} is not valid TOML: {exc}") from None
+    return loads_toml(text, label), label
 
 
 def load_config(spec: str, overrides: list[str] | tuple[str, ...] = ()) -> Config:
@@ -83,7 +80,8 @@ def read_run_config(run_dir) -> Config:
     if not path.is_file():
         raise RunDirError(f"{run_dir} is not a run folder (no config.toml)")
     try:
-        raw = tomllib.loads(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        text = read_regular_text(path, str(path), RunDirError)
+    except (OSError, UnicodeDecodeError) as exc:
         raise RunDirError(f"{path} cannot be read: {exc}") from None
+    raw = loads_toml(text, str(path), RunDirError)
     return resolve(config_from_dict(raw, str(path)))

@@ -6,13 +6,16 @@ training is set up (:func:`nnopt.engine.setup.check_fits`).
 
 from __future__ import annotations
 
-from nnopt.config.schema import Config, DataConfig, OptimizerConfig
+import dataclasses
+import math
+
+from nnopt.config.schema import SECTIONS, Config, DataConfig, OptimizerConfig
 from nnopt.core.data import DATASETS
 from nnopt.core.ema import EMA_ORDERS
 from nnopt.core.features import FEATURES
 from nnopt.core.losses import LOSSES
 from nnopt.core.model import ACTIVATIONS, INITIALIZERS, OUTPUT_ACTIVATIONS
-from nnopt.core.numbers import Number
+from nnopt.core.numbers import FLOAT32_MAX, Number, as_float32
 from nnopt.core.optimizers import (
     ALIASES,
     CONVENTIONS,
@@ -48,9 +51,40 @@ def _check(where: str, value, ok: bool, rule: str) -> None:
         raise ConfigError(f"{where} = {show_value(value)} is out of range: must be {rule}")
 
 
+def _as_float32_note(value: float) -> str:
+    """Why a value that looks in range is not: the float32 it becomes, when that differs."""
+    rounded = as_float32(value)
+    return f" (as the float32 training uses it is {rounded:g})" if rounded != value else ""
+
+
+def _float(where: str, value: float, ok, rule: str) -> None:
+    """A float field: ``ok(v)`` must hold for the float32 ``v`` it becomes in training."""
+    if not ok(as_float32(value)):
+        note = _as_float32_note(value) if ok(value) else ""
+        raise ConfigError(f"{where} = {show_value(value)} is out of range: must be {rule}{note}")
+
+
 def _number(where: str, value: float, number: Number) -> None:
-    """A number against its registry entry's range."""
-    _check(where, value, number.allows(value), number.rule)
+    """A number against its registry entry's range (checked as float32, see Number.allows)."""
+    if not number.allows(value):
+        note = _as_float32_note(value) if number.contains(value) else ""
+        raise ConfigError(
+            f"{where} = {show_value(value)} is out of range: must be {number.rule}{note}"
+        )
+
+
+def _finite_floats(config: Config) -> None:
+    """Every float field, as the float32 it becomes, is a finite number: NaN, infinity and
+    values beyond float32's ±3.4e38 are refused whatever the field's own range."""
+    for section in SECTIONS:
+        table = getattr(config, section)
+        for f in dataclasses.fields(table):
+            value = getattr(table, f.name)
+            if isinstance(value, float) and not math.isfinite(as_float32(value)):
+                raise ConfigError(
+                    f"{section}.{f.name} = {show_value(value)} is not a float32 number: must be "
+                    f"finite, from -{FLOAT32_MAX:.3g} to {FLOAT32_MAX:.3g}"
+                )
 
 
 RUN_NAME_RULE = (
@@ -93,8 +127,9 @@ def validate(config: Config) -> None:
     _choice("data.batching", d.batching, ("cyclic", "shuffle"))
     _choice("data.task", d.task, DATA_TASKS)
     _check("data.n_samples", d.n_samples, 0 <= d.n_samples <= 1_000_000, "0 (default) to 1000000")
-    _check("data.noise", d.noise, 0.0 <= d.noise <= 1.0, "between 0 and 1")
-    _check("data.test_fraction", d.test_fraction, 0.0 <= d.test_fraction < 1.0, "in [0, 1)")
+    _finite_floats(config)
+    _float("data.noise", d.noise, lambda v: 0.0 <= v <= 1.0, "between 0 and 1")
+    _float("data.test_fraction", d.test_fraction, lambda v: 0.0 <= v < 1.0, "in [0, 1)")
     _validate_inputs(d)
     _choice("model.name", m.name, ("mlp", "scalar"))
     _choice("model.activation", m.activation, ACTIVATIONS)
@@ -102,27 +137,42 @@ def validate(config: Config) -> None:
     _choice("model.init", m.init, INITIALIZERS)
     _check("model.layers", m.layers, len(m.layers) >= 2, "at least [inputs, outputs]")
     _check("model.layers", m.layers, all(1 <= n <= 4096 for n in m.layers), "sizes from 1 to 4096")
-    _check("model.init_stddev", m.init_stddev, m.init_stddev > 0, "> 0")
+    _float("model.init_stddev", m.init_stddev, lambda v: v > 0, "> 0")
     _choice("loss.name", lo.name, LOSSES)
     _choice("regularizer.name", r.name, REGULARIZERS)
-    _check("regularizer.scale", r.scale, r.scale >= 0, ">= 0")
+    _float("regularizer.scale", r.scale, lambda v: v >= 0, ">= 0")
     _choice("optimizer.name", o.name, OPTIMIZERS)
     _number("optimizer.learning_rate", o.learning_rate, LEARNING_RATE)
     _validate_optimizer_settings(o)
     for number in LOSSES[lo.name].numbers:
         _number(f"loss.{number.name}", getattr(lo, number.name), number)
     _choice("schedule.name", s.name, SCHEDULES)
-    _check("schedule.decay_rate", s.decay_rate, s.decay_rate > 0, "> 0")
-    _check("schedule.decay_steps", s.decay_steps, s.decay_steps >= 1, ">= 1")
-    _check("ema.decay", e.decay, 0 <= e.decay < 1, "in [0, 1)")
+    _float("schedule.decay_rate", s.decay_rate, lambda v: v > 0, "> 0")
+    _check("schedule.decay_steps", s.decay_steps, 1 <= s.decay_steps <= MAX_INT32, INT32_RULE)
+    _float("ema.decay", e.decay, lambda v: 0 <= v < 1, "in [0, 1)")
     _choice("ema.order", e.order, EMA_ORDERS)
-    _check("train.steps", t.steps, 1 <= t.steps <= 100_000_000, "from 1 to 100000000")
-    _check("train.batch_size", t.batch_size, t.batch_size >= 1, ">= 1")
+    _check("train.steps", t.steps, 1 <= t.steps <= MAX_STEPS, f"from 1 to {MAX_STEPS}")
+    _check("train.batch_size", t.batch_size, 1 <= t.batch_size <= MAX_INT32, INT32_RULE)
     _check("train.seed", t.seed, 0 <= t.seed < 2**31, "from 0 to 2147483647")
     _check("data.seed", d.seed, 0 <= d.seed < 2**32, "from 0 to 4294967295")
-    _check("train.log_every", t.log_every, t.log_every >= 0, ">= 0 (0 = automatic)")
-    _check("train.checkpoint_every", t.checkpoint_every, t.checkpoint_every >= 0, ">= 0")
+    _check(
+        "train.log_every",
+        t.log_every,
+        0 <= t.log_every <= MAX_STEPS,
+        f"from 0 (automatic) to {MAX_STEPS}",
+    )
+    _check(
+        "train.checkpoint_every",
+        t.checkpoint_every,
+        0 <= t.checkpoint_every <= MAX_STEPS,
+        f"from 0 to {MAX_STEPS}",
+    )
     _validate_combination(config)
+
+
+MAX_STEPS = 100_000_000
+MAX_INT32 = 2**31 - 1  # counts the compiled step holds as int32
+INT32_RULE = f"from 1 to {MAX_INT32}"
 
 
 def _validate_optimizer_settings(o: OptimizerConfig) -> None:

@@ -10,6 +10,22 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # about 3.4e38
+
+
+def as_float32(value: float) -> float:
+    """``value`` as the float32 training computes with: ±inf beyond ±3.4e38, 0 below about
+    1.4e-45, and the nearest float32 in between (0.99999999999 becomes 1.0).
+
+    Example:
+      >>> as_float32(0.99999999999), as_float32(1e39)
+      (1.0, inf)
+    """
+    with np.errstate(over="ignore"):
+        return float(np.float32(value))
+
 
 @dataclass(frozen=True)
 class Number:
@@ -23,6 +39,8 @@ class Number:
       'in [0, 1)'
       >>> Number("eps", 1e-8, low=0.0, low_open=True).allows(0.0)
       False
+      >>> Number("b2", 0.999, low=0.0, high=1.0).allows(0.99999999999)  # 1.0 as a float32
+      False
     """
 
     name: str
@@ -34,7 +52,11 @@ class Number:
     summary: str = ""
 
     def allows(self, value: float) -> bool:
-        """Whether ``value`` is finite and in the range."""
+        """Whether ``value``, as a float32, is finite and in the range."""
+        return self.contains(as_float32(value))
+
+    def contains(self, value: float) -> bool:
+        """Whether ``value`` itself (not rounded) is finite and in the range."""
         if not math.isfinite(value):
             return False
         if self.low is not None and (value <= self.low if self.low_open else value < self.low):

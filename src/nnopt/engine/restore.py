@@ -234,10 +234,18 @@ class Predictor:
         """Outputs for raw feature rows, turned into the run's inputs and standardized first
         as the run's training rows were."""
         c = self.inputs.columns
-        x = feature_inputs(x_raw, c.inputs) if c.inputs else np.asarray(x_raw, np.float32)
-        x = standardize(x, c.mean, c.std) if c.mean else x
         s = self.model.structure
-        outputs = predict(s, self.params, x)
+        with np.errstate(over="ignore", invalid="ignore"):  # checked below, row by row
+            x = feature_inputs(x_raw, c.inputs) if c.inputs else np.asarray(x_raw, np.float32)
+            x = standardize(x, c.mean, c.std) if c.mean else x
+            outputs = predict(s, self.params, x)
+        bad = ~np.all(np.isfinite(outputs), axis=1)
+        if bad.any():  # an input so far out that float32 overflows: no class, no value
+            i = int(np.argmax(bad))
+            raise DataError(
+                f"row {i + 1}: the model's output for it is not a finite number (its features "
+                "are too far from the training rows for float32); check that row"
+            )
         if not s.classifies:
             return Predictions(self.inputs, outputs, None, None)
         probabilities = class_probabilities(s, outputs)

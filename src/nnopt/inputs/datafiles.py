@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import math
 import os
 import zipfile
 from dataclasses import dataclass
@@ -22,10 +23,14 @@ from pathlib import Path
 
 import numpy as np
 
+from nnopt.config.documents import check_regular
 from nnopt.core.data import Columns, Dataset, split
+from nnopt.core.numbers import FLOAT32_MAX
 from nnopt.errors import DataError
 
 MIN_ROWS = 2  # one to learn from and one more: anything less is not a dataset
+MAX_NPZ_CELLS = 50_000_000  # values in all of an NPZ file's arrays (400 MB as float64)
+NPZ_KINDS = "biufU"  # bool, integers, floats, text
 MAX_AUTO_CLASSES = 20  # task "auto": whole-number labels with more distinct values are values
 
 
@@ -79,6 +84,7 @@ def read_table(path: Path | str) -> Table:
     path = Path(path)
     source = display_name(path)
     try:
+        check_regular(path, f"data file {source}", DataError)
         if path.suffix.lower() == ".npz":
             return _read_npz(path, source)
         return _read_csv(path, source)
@@ -164,9 +170,74 @@ def _is_number(text: str) -> bool:
     return True
 
 
+def _npz_header(member, name: str, label: str) -> tuple[tuple[int, ...], np.dtype]:
+    """(shape, dtype) from a ``.npy`` member's header, read without its data."""
+    fmt = np.lib.format
+    try:
+        version = fmt.read_magic(member)
+        if version == (1, 0):
+            shape, _, dtype = fmt.read_array_header_1_0(member)
+        elif version == (2, 0):
+            shape, _, dtype = fmt.read_array_header_2_0(member)
+        else:
+            raise ValueError(f"version {version}")
+    except ValueError:
+        raise DataError(f"{label}: {name} is not a .npy array numpy can read") from None
+    return shape, dtype
+
+
+def _check_npz_dtype(dtype: np.dtype, name: str, source: str, rule: str) -> None:
+    """Numbers (bool, integers, floats) or text; what would be taken wrongly as numbers
+    (dates, complex numbers) or cannot be a column at all is refused by name."""
+    if dtype.names is not None or dtype.kind == "V":
+        what = "a structured array (fields " + ", ".join(dtype.names or ()) + ")"
+    elif dtype.kind == "O":
+        raise DataError(
+            f"data file {source} holds Python objects; save plain number or text arrays "
+            "(np.savez without object arrays)"
+        )
+    elif dtype.kind in "Mm":
+        what = "dates or times"
+    elif dtype.kind == "c":
+        what = "complex numbers"
+    elif dtype.kind == "S":
+        what = "byte strings (save text as str arrays)"
+    elif dtype.kind in NPZ_KINDS:
+        return
+    else:
+        what = f"values of type {dtype}"
+    raise DataError(f"{source}: array {name!r} holds {what}; {rule}")
+
+
+def check_npz_headers(
+    path: Path, source: str, label: str = "", rule: str = "columns are arrays of numbers or text"
+) -> None:
+    """Every member is a ``.npy`` array of a column type, and all of them hold at most
+    :data:`MAX_NPZ_CELLS` values, read from the headers before any data is (a small file
+    can inflate to gigabytes). ``label`` names the file in errors (default ``data file
+    SOURCE``), ``rule`` says what its arrays may hold."""
+    label = label or f"data file {source}"
+    cells = 0
+    with zipfile.ZipFile(path) as z:
+        for info in z.infolist():
+            name = info.filename[: -len(".npy")] if info.filename.endswith(".npy") else ""
+            if not name:
+                raise DataError(f"{label} holds {info.filename!r}, which is not a .npy array")
+            with z.open(info) as member:
+                shape, dtype = _npz_header(member, name, label)
+            _check_npz_dtype(dtype, name, source, rule)
+            cells += math.prod(shape)
+            if cells > MAX_NPZ_CELLS:
+                raise DataError(
+                    f"{label} is too large: its arrays hold over {MAX_NPZ_CELLS} "
+                    f"values (array {name!r} has shape {list(shape)})"
+                )
+
+
 def _read_npz(path: Path, source: str) -> Table:
     if not zipfile.is_zipfile(path):  # np.load would try to unpickle it
         raise DataError(f"data file {source} is not a readable NPZ file (not a zip archive)")
+    check_npz_headers(path, source)
     try:
         with np.load(path, allow_pickle=False) as f:
             arrays = {k: np.asarray(f[k]) for k in f.files}
@@ -221,6 +292,14 @@ def numbers_of(table: Table, column: str, role: str) -> np.ndarray:
         raise DataError(
             f"{table.where(i, column)}: {values[i]} is not a finite number; "
             f"remove or fill that row ({role} cells must be finite numbers)"
+        )
+    # The model reads float32: a cell past its range would become inf (and predict nan).
+    big = np.abs(values) > FLOAT32_MAX
+    if big.any():
+        i = int(np.argmax(big))
+        raise DataError(
+            f"{table.where(i, column)}: {values[i]:g} is too large; {role} cells must be "
+            f"from -{FLOAT32_MAX:.3g} to {FLOAT32_MAX:.3g} (float32)"
         )
     return values
 

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from nnopt.errors import ParamsError
+from nnopt.config.documents import check_depth, check_regular, too_deep
+from nnopt.errors import DataError, ParamsError
+from nnopt.inputs.datafiles import check_npz_headers
 
 
 def read_params_file(path: Path) -> dict[str, np.ndarray]:
@@ -21,10 +23,18 @@ def read_params_file(path: Path) -> dict[str, np.ndarray]:
     path = Path(path)
     label = f"params file {path}"
     try:
+        check_regular(path, label, ParamsError)
         if path.suffix.lower() == ".npz":
+            if zipfile.is_zipfile(path):  # not a zip: np.load says so below
+                try:
+                    check_npz_headers(path, label, label, "parameters are arrays of numbers")
+                except DataError as exc:
+                    raise ParamsError(str(exc)) from None
             with np.load(path, allow_pickle=False) as f:
                 return {k: np.asarray(f[k]) for k in f.files}
         raw = json.loads(path.read_text("utf-8"))
+    except RecursionError:  # json.loads recurses once per level of [[[...]]]
+        raise ParamsError(too_deep(label)) from None
     except FileNotFoundError:
         raise ParamsError(f"{label} does not exist") from None
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
@@ -32,6 +42,7 @@ def read_params_file(path: Path) -> dict[str, np.ndarray]:
         raise ParamsError(
             f"{label} is not a readable {kind} file ({exc.__class__.__name__})"
         ) from None
+    check_depth(raw, label, ParamsError)
     if not isinstance(raw, dict):
         raise ParamsError(f"{label}: expected an object mapping names (w1, b1, ...) to arrays")
     out = {}

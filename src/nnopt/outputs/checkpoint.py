@@ -17,6 +17,7 @@ import numpy as np
 from safetensors import SafetensorError
 from safetensors.numpy import load_file, save
 
+from nnopt.config.documents import check_regular
 from nnopt.errors import CheckpointError
 from nnopt.outputs.serialize import write_bytes
 
@@ -73,6 +74,8 @@ def load_checkpoint(path: Path, template):
     """
     path = Path(path)
     try:
+        # Opening a FIFO for reading blocks until a writer comes: refuse anything not a file.
+        check_regular(path, f"checkpoint {path}", CheckpointError)
         arrays = load_file(path)
         from safetensors import safe_open
 

@@ -26,6 +26,7 @@ import numpy as np
 import tomli_w
 
 from nnopt.config import Config, config_to_dict
+from nnopt.config.documents import loads_json, read_regular_bytes, read_regular_text
 from nnopt.config.presets import read_run_config
 from nnopt.config.resume import check_resume_config
 from nnopt.core.data import Columns, Dataset, columns_of
@@ -169,12 +170,54 @@ def write_history(run_dir: Path, history: History) -> None:
 
 
 def read_history(run_dir: Path) -> History:
-    """The log-point rows of ``history.csv`` (per-step arrays are not stored there)."""
+    """The log-point rows of ``history.csv`` (per-step arrays are not stored there).
+
+    Raises:
+      RunDirError: the file is not one nnopt wrote: not UTF-8 CSV (a NUL byte), no ``step``
+        column, a row with more or fewer cells than the header, or a cell not a number.
+    """
     import csv
 
-    with open(Path(run_dir) / "history.csv", newline="") as f:
-        rows = [{k: float(v) for k, v in row.items() if v != ""} for row in csv.DictReader(f)]
+    path = Path(run_dir) / "history.csv"
+    try:
+        text = read_regular_text(path, str(path), RunDirError)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RunDirError(f"{path} cannot be read ({exc.__class__.__name__}){_MOVE_AWAY}") from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    rows = []
+    try:
+        for row in reader:
+            rows.append(_history_row(row, path, reader.line_num))
+    except csv.Error as exc:
+        raise RunDirError(
+            f"{path}, line {reader.line_num}: not valid CSV ({exc}){_MOVE_AWAY}"
+        ) from None
+    if any("step" not in row for row in rows):
+        raise RunDirError(f"{path} has a row without a step; not a history nnopt wrote{_MOVE_AWAY}")
     return History(rows=rows)
+
+
+# What to do about a history that cannot be read: resume can go on without it.
+_MOVE_AWAY = "; move it away to resume without the rows logged so far"
+
+
+def _history_row(row: dict, path: Path, line: int) -> dict[str, float]:
+    """One CSV row as numbers; a RunDirError naming the line for anything else."""
+    if None in row or None in row.values():
+        raise RunDirError(
+            f"{path}, line {line}: the row's cells do not match the header{_MOVE_AWAY}"
+        )
+    out = {}
+    for key, cell in row.items():
+        if cell == "":
+            continue
+        try:
+            out[key] = float(cell)
+        except ValueError:
+            raise RunDirError(
+                f"{path}, line {line}, column {key!r}: {cell[:20]!r} is not a number{_MOVE_AWAY}"
+            ) from None
+    return out
 
 
 def write_steps(run_dir: Path, history: History) -> None:
@@ -186,11 +229,16 @@ def write_steps(run_dir: Path, history: History) -> None:
 
 def read_steps(run_dir: Path, upto: int) -> dict[str, np.ndarray]:
     """The first ``upto`` entries of each per-step array (empty if the file is missing)."""
+    path = Path(run_dir) / "steps.npz"
     try:
-        with np.load(Path(run_dir) / "steps.npz", allow_pickle=False) as f:
-            return {k: np.asarray(f[k])[:upto] for k in ("loss", "reg", "lr")}
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
-        return {k: np.zeros((0,), np.float32) for k in ("loss", "reg", "lr")}
+        with np.load(io.BytesIO(read_regular_bytes(path, str(path), RunDirError)),
+                     allow_pickle=False) as f:  # fmt: skip
+            out = {k: np.asarray(f[k])[:upto] for k in ("loss", "reg", "lr")}
+        if all(a.ndim == 1 and a.dtype.kind == "f" for a in out.values()):
+            return out
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, RunDirError):
+        pass  # a FIFO, a folder or a damaged file: as if it were missing
+    return {k: np.zeros((0,), np.float32) for k in ("loss", "reg", "lr")}
 
 
 # ---------------------------------------------------------------- checkpoints
@@ -304,29 +352,61 @@ def read_inputs(run_dir: Path) -> Inputs:
     """
     path = Path(run_dir) / INPUTS_FILE
     try:
-        raw = json.loads(path.read_text("utf-8"))
-        if raw.get("format") != INPUTS_FORMAT:
-            raise ValueError("format")
-        scaling = raw["standardization"] or {"mean": [], "std": []}
-        columns = Columns(
-            features=tuple(raw["features"]),
-            label=raw["label"],
-            classes=tuple(raw["classes"]),
-            mean=tuple(float(v) for v in scaling["mean"]),
-            std=tuple(float(v) for v in scaling["std"]),
-            inputs=tuple(raw.get("inputs", ())),  # runs before data.inputs have none
-        )
-        data = raw.get("data", {})
-        return Inputs(columns, raw["task"], data.get("path", ""), data.get("sha256", ""))
+        raw = loads_json(read_regular_text(path, str(path), RunDirError), str(path), RunDirError)
+        return _inputs_of(raw)
     except FileNotFoundError:
         raise RunDirError(
             f"{path} is missing (the run stopped before writing it, or predates it): "
             f"nnopt resume {Path(run_dir)} writes it"
         ) from None
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError):
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError,
+            RunDirError):  # fmt: skip
         raise RunDirError(
             f"{path} cannot be read: not an inputs file written by nnopt run"
         ) from None
+
+
+INPUT_TASKS = ("binary", "multiclass", "regression", "none")
+
+
+def _inputs_of(raw) -> Inputs:
+    """The Inputs of a parsed ``inputs.json``; ValueError (or KeyError, TypeError) for
+    anything ``write_inputs`` would not have written."""
+
+    def strings(values) -> tuple[str, ...]:
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise ValueError("not a list of names")
+        return tuple(values)
+
+    def numbers(values, n: int) -> tuple[float, ...]:
+        ok = isinstance(values, list) and len(values) == n
+        if not ok or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in values
+        ):
+            raise ValueError("not a list of numbers")
+        out = tuple(float(v) for v in values)
+        if not all(np.isfinite(np.float32(out))):
+            raise ValueError("not finite")
+        return out
+
+    if raw.get("format") != INPUTS_FORMAT or raw["task"] not in INPUT_TASKS:
+        raise ValueError("format")
+    features = strings(raw["features"])
+    if not isinstance(raw["label"], str):
+        raise ValueError("label")
+    scaling = raw["standardization"] or {"mean": [], "std": []}
+    mean, std = scaling["mean"], scaling["std"]
+    inputs = strings(raw.get("inputs", []))  # runs before data.inputs have none
+    n = (len(inputs) or len(features)) if mean else 0  # standardized after the inputs
+    columns = Columns(features=features, label=raw["label"], classes=strings(raw["classes"]),
+                      mean=numbers(mean, n), std=numbers(std, n), inputs=inputs)  # fmt: skip
+    if any(v <= 0 for v in columns.std):
+        raise ValueError("std")
+    data = raw.get("data", {})
+    path, sha = data.get("path", ""), data.get("sha256", "")
+    if not isinstance(path, str) or not isinstance(sha, str):
+        raise ValueError("data")
+    return Inputs(columns, raw["task"], path, sha)
 
 
 # ---------------------------------------------------------------- summary
@@ -602,9 +682,14 @@ def watch_checkpoints(
     one ``evaluated`` per checkpoint, ending with the final one or with ``timeout``.
     """
     if not (interval > 0 and np.isfinite(interval)):
-        raise RunDirError(f"interval = {interval:g} is out of range: must be > 0 seconds")
+        raise RunDirError(
+            f"interval = {interval:g} is out of range: must be a finite number of seconds > 0"
+        )
     if timeout is not None and not (timeout >= 0 and np.isfinite(timeout)):
-        raise RunDirError(f"timeout = {timeout:g} is out of range: must be >= 0 seconds")
+        raise RunDirError(
+            f"timeout = {timeout:g} is out of range: must be a finite number of seconds >= 0 "
+            "(leave it out to wait for the run's last checkpoint)"
+        )
     run_dir = Path(run_dir)
     deadline = None if timeout is None else time.monotonic() + timeout
 

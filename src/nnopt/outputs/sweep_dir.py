@@ -9,6 +9,7 @@ histories, the figures (race, heatmap, boundaries, seeds) and ``summary.json``.
 from __future__ import annotations
 
 import json
+import math
 import re
 import textwrap
 import warnings
@@ -20,10 +21,11 @@ from typing import Any
 import numpy as np
 
 from nnopt.config import SweepConfig
+from nnopt.config.documents import loads_json, read_regular_text
 from nnopt.engine.sweep import run as sweep_run
 from nnopt.engine.sweep.grid import Point, grid_points, point_key
 from nnopt.engine.sweep.results import PointResult, result_table
-from nnopt.errors import RunDirError
+from nnopt.errors import ConfigError, RunDirError
 from nnopt.outputs import serialize
 from nnopt.outputs.run_dir import create_run_dir
 from nnopt.outputs.serialize import (
@@ -72,14 +74,47 @@ def load_point(out: Path, point: Point) -> PointResult | None:
     """The saved result of a configuration, or None if it has not finished (or is unreadable)."""
     path = out / "points" / f"{point_key(point)}.json"
     try:
-        raw = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError):
-        return None
-    rows = [{k: (np.nan if v is None else v) for k, v in row.items()} for row in raw["rows"]]
-    params = {k: np.asarray(v, np.float32) for k, v in raw["params"].items()}
+        raw = loads_json(read_regular_text(path, str(path), RunDirError), str(path), RunDirError)
+        return _point_result(raw, point)
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError,
+            RunDirError):  # fmt: skip
+        return None  # trained again, and the file rewritten with its result
+
+
+def _point_result(raw: dict, point: Point) -> PointResult:
+    """The PointResult of a parsed point file; ValueError (KeyError, TypeError) for anything
+    :func:`save_point` would not have written for this point (shapes checked against its
+    model)."""
+    from nnopt.engine.setup import initial_params
+
+    def is_number(v) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+    rows = raw["rows"]
+    if not isinstance(rows, list) or not rows:
+        raise ValueError("rows")
+    for row in rows:
+        if not isinstance(row, dict) or not is_number(row.get("step")):
+            raise ValueError("row")
+        if not all(v is None or is_number(v) for v in row.values()):
+            raise ValueError("row")
+    diverged = raw["diverged_at"]
+    if diverged is not None and (not isinstance(diverged, int) or isinstance(diverged, bool)):
+        raise ValueError("diverged_at")
+    shapes = {k: np.shape(v) for k, v in initial_params(point.config).items()}
+
+    def arrays(named) -> dict[str, np.ndarray]:
+        if not isinstance(named, dict) or set(named) != set(shapes):
+            raise ValueError("params")
+        out = {k: np.asarray(v, np.float32) for k, v in named.items()}
+        if any(out[k].shape != shapes[k] for k in out):
+            raise ValueError("shape")
+        return out
+
     ema = raw["ema_params"]
-    ema = {k: np.asarray(v, np.float32) for k, v in ema.items()} if ema is not None else None
-    return PointResult(point.index, point.settings, rows, raw["diverged_at"], params, ema)
+    rows = [{k: (np.nan if v is None else v) for k, v in row.items()} for row in rows]
+    return PointResult(point.index, point.settings, rows, diverged, arrays(raw["params"]),
+                       arrays(ema) if ema is not None else None)  # fmt: skip
 
 
 # ------------------------------------------------------------------ tables
@@ -311,10 +346,11 @@ def open_sweep_dir(path: Path, spec: dict) -> tuple[Path, bool]:
         saved = candidate / "sweep.json"
         if saved.is_file():
             try:
-                if json.loads(saved.read_text("utf-8")) == spec:
+                text = read_regular_text(saved, str(saved), RunDirError)
+                if loads_json(text, str(saved), RunDirError) == spec:
                     return candidate, True
-            except (OSError, ValueError):
-                pass
+            except (OSError, ValueError, RunDirError):
+                pass  # not this sweep's: left alone, another name is taken
             continue
         if not candidate.exists():
             return create_run_dir(candidate), False
@@ -359,12 +395,39 @@ def run_sweep(
     ``on_start(folder, done, total, steps_to_train)`` is called once before training;
     ``on_progress(updates)`` as updates finish. ``backend`` is ``local`` (threads on every
     core) or ``ray`` (each shard a Ray task; ``address`` a cluster to join, else a local Ray).
+    Ray is joined (the address checked) or started before anything is written, and before
+    JAX starts its threads (see :func:`~nnopt.engine.sweep.ray_backend.ray_session`).
 
     Raises:
       ConfigError: a bad grid or a combination that is no valid config, or a sweep too large
         for memory (before anything is written).
+      NnoptError: a Ray address that is malformed, unreachable or not Ray (nothing written).
       SweepInterrupted: on Ctrl-C, with the finished configurations saved.
     """
+    if threshold is not None and not math.isfinite(threshold):
+        raise ConfigError(f"threshold = {threshold:g} is out of range: must be a finite loss")
+    args = (base, sweep, out, source, backend, address, threshold, on_start, on_progress)
+    if backend != "ray":
+        return _run_sweep(*args)
+    from nnopt.engine.sweep.ray_backend import ray_session
+
+    grid_points(base, dict(sweep.grid), sweep.seeds, source)  # a bad grid: said before Ray starts
+    with ray_session(address):
+        return _run_sweep(*args)
+
+
+def _run_sweep(
+    base: dict,
+    sweep: SweepConfig,
+    out: Path,
+    source: str = "sweep",
+    backend: str = "local",
+    address: str | None = None,
+    threshold: float | None = None,
+    on_start: Callable[[Path, int, int, int], None] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> SweepRun:
+    """:func:`run_sweep` once Ray (for the ``ray`` backend) is running."""
     points = grid_points(base, dict(sweep.grid), sweep.seeds, source)
     groups = sweep_run.group_points(points)
     sweep_run.check_memory(groups)
@@ -409,14 +472,16 @@ def run_sweep(
     table, threshold = result_table(ordered, threshold)
     write_table(out, table)
     write_histories(out, ordered)
-    figures = save_figures(out, points, ordered, table, list(sweep.grid))
     diverged = [r["config"] for r in table if r["diverged"]]
     best = min((r for r in table if not r["diverged"]), key=lambda r: r.get("train_loss", float("inf")),
                default=None)  # fmt: skip
     summary = {
         "out": str(out), "configurations": len(points), "groups": len(groups), "resumed": resumed,
-        "threshold": threshold, "diverged": diverged, "best": best, "figures": figures,
+        "threshold": threshold, "diverged": diverged, "best": best, "figures": [],
         "results": str(out / "results.csv"),
     }  # fmt: skip
+    # The numbers first: a disk that fills while drawing the figures loses only figures.
+    write_json(out / "summary.json", summary)
+    summary["figures"] = save_figures(out, points, ordered, table, list(sweep.grid))
     write_json(out / "summary.json", summary)
     return SweepRun(out, points, ordered, table, summary)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ from nnopt.config import Config, apply_overrides, config_from_dict, config_to_di
 from nnopt.errors import ConfigError
 
 SEED_FIELD = "train.seed"
+MAX_POINTS = 10_000  # configurations in one sweep
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,12 @@ def grid_points(base_raw: dict, grid: dict[str, list[Any]], seeds: int, source: 
     """
     if seeds < 1:
         raise ConfigError(f"sweep.seeds = {seeds} is out of range: must be >= 1")
+    count = math.prod(len(v) for v in grid.values()) * seeds
+    if count > MAX_POINTS:  # said before building (and validating) every configuration
+        raise ConfigError(
+            f"the sweep has {count} configurations (grid values x sweep.seeds); "
+            f"at most {MAX_POINTS}"
+        )
     if not grid and seeds == 1:
         raise ConfigError(
             "empty sweep: give sweep.grid at least one field with values, or sweep.seeds > 1"

@@ -10,6 +10,7 @@ from typing import Any
 import tomli_w
 
 from nnopt.config import Config, config_from_dict, config_to_dict, resolve
+from nnopt.config.documents import check_depth, too_deep
 from nnopt.core.features import PLAIN
 from nnopt.errors import NnoptError
 from nnopt.web.protocol.messages import LIMITS, ProtocolError, show
@@ -54,6 +55,9 @@ def settings_from_toml(text: str) -> dict[str, Any]:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ProtocolError(f"import: not valid TOML ({exc})") from None
+    except RecursionError:  # tomllib recurses once per level of [[[...]]]
+        raise ProtocolError(f"import: {too_deep('the file')}") from None
+    check_depth(raw, "import: the file", ProtocolError)
     try:
         config = config_from_dict(raw, "imported config")
     except NnoptError as exc:
