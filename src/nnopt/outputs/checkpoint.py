@@ -57,6 +57,7 @@ def checkpoint_metadata(path: Path) -> dict[str, str]:
     from safetensors import safe_open
 
     try:
+        check_regular(Path(path), f"checkpoint {path}", CheckpointError)  # a FIFO would block
         with safe_open(Path(path), "np") as f:
             return f.metadata() or {}
     except FileNotFoundError:
