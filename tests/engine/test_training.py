@@ -477,3 +477,39 @@ def test_retune_goes_on_with_new_numbers_and_refuses_a_new_structure():
     # b1 is another name of beta1 (Optax's, and nnopt 0.1's field).
     run.retune(load_config("circle-l2", ["train.steps=40", "optimizer.b1=0.7"]))
     assert float(run.state.opt_state.hyperparams["beta1"]) == pytest.approx(0.7)
+
+
+def test_runs_trained_together_in_one_program_are_bit_for_bit_their_own_runs():
+    from nnopt.engine.compilation import compile_counter
+    from nnopt.engine.training import train_together
+
+    specs = [
+        ("yogurt-mse", ("train.steps=1200",)),  # chunks of 500, 500, 200
+        ("yogurt-mse", ("train.steps=700", "optimizer.learning_rate=0.01")),  # same key, next
+        ("yogurt-mse", ("train.steps=1000", "optimizer.name=adam")),
+        ("yogurt-mse", ("train.steps=1000", "optimizer.learning_rate=30")),  # diverges
+        ("yogurt-cost1-profit9", ("train.steps=600", "optimizer.name=rmsprop")),
+        ("gd-rate-0.2", ()),  # another structure and capacity
+    ]
+    configs = [load_config(p, o) for p, o in specs]
+    count = compile_counter()
+    together = train_together([Training(c) for c in configs])
+    assert count().programs <= 1  # one program for the four keys (none if already compiled)
+    for config, got in zip(configs, together):
+        alone = Training(config)
+        try:
+            want = alone.run()
+        except DivergenceError as exc:
+            assert isinstance(got, DivergenceError) and got.step == exc.step
+            assert got.step < 1000
+            continue
+        assert got.steps == want.steps == config.train.steps
+        for name in ("params", "ema_params"):
+            np.testing.assert_array_equal(
+                np.asarray(getattr(got.state, name)), np.asarray(getattr(want.state, name))
+            )
+        for column in ("loss", "reg", "lr"):
+            np.testing.assert_array_equal(
+                got.history.per_step(column), want.history.per_step(column)
+            )
+        assert got.history.rows == want.history.rows
