@@ -386,10 +386,20 @@ class _Slot:
         return call.args(t.data, t.numbers)
 
 
+def slot_counts(runs: list[int]) -> list[int]:
+    """How many slots of :func:`train_together`'s program each key gets, given its number of
+    runs: every call of the program costs about the same for each slot, busy or done, so the
+    keys' queues are made about equally long. With R = ⌈Σ runs / keys⌉ runs per slot, a key of
+    n runs gets ⌈n / R⌉ slots (e.g. 18, 6, 6, 6, 2, 2 runs: R = 7, slots 3, 1, 1, 1, 1, 1)."""
+    per_slot = -(-sum(runs) // len(runs))
+    return [-(-n // per_slot) for n in runs]
+
+
 def train_together(trainings: list[Training]) -> list[TrainResult | DivergenceError]:
     """Trains every run to the end with one compiled program for all their program keys
-    (:func:`nnopt.engine.step.compiled_bundle`): each call advances one run of every key,
-    the runs of one key one after another. Returns each run's result in order, or the
+    (:func:`nnopt.engine.step.compiled_bundle`): each call advances one run in every slot of
+    the program, the runs of a slot one after another; a key with many runs has several
+    slots (:func:`slot_counts`). Returns each run's result in order, or the
     :class:`DivergenceError` it raised (its state stays at its last log point, as with
     :meth:`Training.advance`). The numbers are those of ``Training.run()``, bit for bit.
     """
@@ -397,13 +407,18 @@ def train_together(trainings: list[Training]) -> list[TrainResult | DivergenceEr
     by_key: dict[tuple, list[tuple[int, Training]]] = {}
     for i, t in enumerate(trainings):
         by_key.setdefault(t.program_key(), []).append((i, t))
-    keys = tuple(by_key)
+    lanes = [
+        (key, runs[j::n])
+        for (key, runs), n in zip(by_key.items(), slot_counts([len(r) for r in by_key.values()]))
+        for j in range(n)
+    ]
+    keys = tuple(key for key, _ in lanes)
     if len(keys) == 1:  # the key's own program, the one Training.run() compiles
         chunk = compiled_chunk(*keys[0])
         program = lambda args: (chunk(*args[0]),)  # noqa: E731
     else:
         program = compiled_bundle(keys)
-    slots = [_Slot(runs, results) for runs in by_key.values()]
+    slots = [_Slot(runs, results) for _, runs in lanes]
     while any(s.call is not None for s in slots):
         outputs = program(tuple(s.args() for s in slots))
         for slot, output in zip(slots, outputs):
