@@ -481,20 +481,30 @@ def test_retune_goes_on_with_new_numbers_and_refuses_a_new_structure():
 
 def test_runs_trained_together_in_one_program_are_bit_for_bit_their_own_runs():
     from nnopt.engine.compilation import compile_counter
-    from nnopt.engine.training import train_together
+    from nnopt.engine.training import slot_counts, train_together
+
+    # Queues of about equal length: 4 runs of yogurt-mse sgd take two slots beside one run each.
+    assert slot_counts([4, 1, 1]) == [2, 1, 1] and slot_counts([18, 6, 6, 6, 2, 2]) == [
+        3,
+        1,
+        1,
+        1,
+        1,
+        1,
+    ]
 
     specs = [
         ("yogurt-mse", ("train.steps=1200",)),  # chunks of 500, 500, 200
         ("yogurt-mse", ("train.steps=700", "optimizer.learning_rate=0.01")),  # same key, next
         ("yogurt-mse", ("train.steps=1000", "optimizer.name=adam")),
         ("yogurt-mse", ("train.steps=1000", "optimizer.learning_rate=30")),  # diverges
-        ("yogurt-cost1-profit9", ("train.steps=600", "optimizer.name=rmsprop")),
+        ("yogurt-mse", ("train.steps=900", "optimizer.learning_rate=0.1")),
         ("gd-rate-0.2", ()),  # another structure and capacity
     ]
     configs = [load_config(p, o) for p, o in specs]
     count = compile_counter()
     together = train_together([Training(c) for c in configs])
-    assert count().programs <= 1  # one program for the four keys (none if already compiled)
+    assert count().programs <= 1  # one program for the three keys (none if already compiled)
     for config, got in zip(configs, together):
         alone = Training(config)
         try:
