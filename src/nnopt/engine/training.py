@@ -351,7 +351,7 @@ def _to_the_end(training: Training) -> Generator[ChunkCall, tuple, TrainResult]:
 
 
 class _Slot:
-    """One key's place in :func:`train_together`: its runs, one after another."""
+    """One slot of :func:`train_together`'s program: runs of one key, one after another."""
 
     def __init__(self, runs: list[tuple[int, Training]], results: list):
         self.waiting, self.results = list(runs), results
