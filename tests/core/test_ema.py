@@ -123,3 +123,22 @@ def test_before_update_is_after_update_one_update_late():
     before, after = _shadows("before_update", 0.5, False), _shadows("after_update", 0.5, False)
     np.testing.assert_allclose(before[1:], after[:-1], rtol=1e-6)
     assert after[0] == pytest.approx(5 - (5 - 2.6) * 0.5)
+
+
+def test_numpy_twins_are_ema_decay_and_update_bit_for_bit():
+    for decay in (0.99, 0.1, 0.5):
+        assert ema.numpy_ema_decay(decay) == np.float32(ema.ema_decay(decay))
+        shadow = jnp.float32(0.0)
+        twin = np.float32(0.0)
+        for n in range(0, 300, 7):
+            d = ema.ema_decay(decay, n)
+            assert ema.numpy_ema_decay(decay, n) == np.float32(d), (decay, n)
+            w = np.float32(10.0 if n else 1.0)
+            shadow = ema.ema_update(shadow, jnp.float32(w), d)
+            twin = ema.numpy_ema_update(twin, w, ema.numpy_ema_decay(decay, n))
+            assert twin.dtype == np.float32 and twin == np.float32(shadow), (decay, n)
+    # The lecture's demo: after step 0 (w1 := 1) the shadow is 0.9, then 0.9·101/110 + 10·9/110.
+    first = ema.numpy_ema_update(0.0, 1.0, ema.numpy_ema_decay(0.99, 0))
+    assert first == np.float32(0.9)
+    second = ema.numpy_ema_update(first, 10.0, ema.numpy_ema_decay(0.99, 100))
+    assert float(second) == pytest.approx(0.9 * 101 / 110 + 10 * 9 / 110, rel=1e-6)

@@ -212,3 +212,26 @@ def test_lecture_cross_entropy_worked_example():
     assert round(losses.cross_entropy_of([1, 0], [0.6, 0.4]), 3) == 0.511
     assert round(losses.cross_entropy_of([1, 0], [0.8, 0.2]), 3) == 0.223
     assert losses.cross_entropy_of([0.25, 0.75], [0.5, 0.5], base=2) == pytest.approx(1.0)
+
+
+# ------------------------------------------------------------------ the NumPy twins
+
+
+@pytest.mark.parametrize("name", sorted(losses.NUMPY_LOSSES))
+def test_numpy_twins_are_the_registry_losses_over_a_leading_axis(name):
+    rng = np.random.default_rng(7)
+    y = rng.uniform(0.01, 0.99, (5, 8, 2)).astype(np.float32)  # 5 predictions of 8 rows
+    y_ = rng.uniform(0, 1, (8, 2)).astype(np.float32)
+    weights = np.array([1, 1, 1, 1, 1, 1, 0, 0], np.float32)  # a short last batch
+    numbers = {"cost": np.float32(1.0), "profit": np.float32(9.0)}
+    twin = losses.NUMPY_LOSSES[name](y, y_, weights, numbers)
+    assert twin.shape == (5,) and twin.dtype == np.float32
+    for k in range(5):
+        want = float(losses.LOSSES[name].fn(jnp.asarray(y[k]), jnp.asarray(y_), weights, numbers))
+        assert float(twin[k]) == pytest.approx(want, rel=2e-7)
+    # The lecture's worked cross entropy: -(1·ln 0.6 + 0·ln 0.4) / 2 over both entries.
+    if name == "cross_entropy":
+        one = losses.NUMPY_LOSSES[name](
+            np.float32([[[0.6, 0.4]]]), np.float32([[1, 0]]), np.ones(1, np.float32), {}
+        )
+        assert float(one[0]) == pytest.approx(-math.log(0.6) / 2, rel=1e-6)

@@ -59,3 +59,22 @@ def test_constant_schedule_is_the_decay_with_rate_one():
         assert as_f64(rate) == np.float32(0.2)  # exactly: 1^p = 1
     out = schedules.exponential_decay(jnp.arange(4), numbers, numbers["staircase"])
     np.testing.assert_array_equal(np.asarray(out), np.float32([0.2] * 4))
+
+
+@pytest.mark.parametrize(("staircase", "every"), [(1.0, 1.0), (1.0, 10.0), (0.0, 3.0)])
+def test_numpy_twin_is_exponential_decay_within_two_bits(staircase, every):
+    """The lecture's ranges: 0.1·0.99^k (every update) and 0.001·0.999^⌊k/10⌋, k <= 120."""
+    numbers = {k: np.float32(v) for k, v in
+               {"learning_rate": 0.1, "decay_rate": 0.99, "decay_steps": every}.items()}  # fmt: skip
+    steps = np.arange(0, 121, dtype=np.int32)
+    twin = schedules.numpy_exponential_decay(steps, numbers, np.float32(staircase))
+    jax_rates = np.asarray(
+        schedules.exponential_decay(jnp.asarray(steps), numbers, np.float32(staircase))
+    )
+    assert twin.dtype == np.float32
+    # NumPy's float32 power and XLA's each round within about an ulp of the exact value, not
+    # always the same way: they differ by at most two ulps (bits of the float32 pattern).
+    assert np.abs(twin.view(np.int32) - jax_rates.view(np.int32)).max() <= 2
+    exponent = steps // every if staircase else steps / every
+    exact = np.float64(np.float32(0.1)) * np.float64(np.float32(0.99)) ** exponent
+    np.testing.assert_allclose(twin, exact, rtol=2.5e-7)

@@ -68,6 +68,35 @@ def test_every_check_names_its_passage_code_rule_and_command():
     assert ema.nnopt[:2] == [0.9, 9.09]  # 0.1·0 + 0.9·1; then 0.1·0.9 + 0.9·10
 
 
+def test_the_analyses_compile_no_program():
+    """The parts without runs, and a loss landscape's grid, are NumPy: no XLA program."""
+    from nnopt.config.presets import load_config
+    from nnopt.engine.compilation import compile_counter
+    from nnopt.engine.evaluate import losses_of
+    from nnopt.engine.lecture import loss_surface
+    from nnopt.engine.structure import make_numbers
+    from nnopt.engine.training import train
+
+    count = compile_counter()
+    experiments = run_lecture(["network-size", "activations", "cross-entropy", "ema-decay"])
+    assert count().programs == 0
+    assert [c.nnopt for c in experiments[1].checks] == [[0.0, 0.5, 0.0]]
+    assert experiments[2].checks[-1].nnopt == [0.09, 0.2447, 0.6652]  # softmax([1, 2, 3])
+    # The landscape: the run's own loss at each (w1, w2), here beside the compiled loss.
+    for preset in ("yogurt-mse", "yogurt-cost9-profit1"):
+        run = train(load_config(preset, ["train.steps=1"]))
+        w1, w2 = np.linspace(0.5, 1.5, 5), np.linspace(0.0, 2.0, 3)
+        count = compile_counter()
+        surface = loss_surface(run, w1, w2)
+        assert count().programs == 0 and surface.shape == (3, 5)
+        numbers = make_numbers(run.config)
+        for i, j in ((0, 0), (1, 2), (2, 4)):
+            w = np.float32([[w1[j]], [w2[i]]])
+            want = losses_of(run.structure, numbers, {"w1": w}, run.dataset.x_train,
+                             run.dataset.y_train)[0]  # fmt: skip
+            assert surface[i, j] == pytest.approx(float(want), rel=3e-7)
+
+
 # ------------------------------------------------------------------ slow: the whole lecture
 
 slow = pytest.mark.slow
@@ -290,6 +319,24 @@ def test_cli_only_out_json_and_lang(tmp_path, capsys):
     assert written["summary"]["checks"] == len(names)
     page = (out / "report.html").read_text()
     assert '<html lang="zh-Hans">' in page and 'blockquote lang="en"' not in page
+
+
+@slow
+def test_the_whole_lecture_compiles_four_programs(tmp_path):
+    """A fresh process with an empty compilation cache: the small networks' runs in two
+    programs, the circle's in one, the multi-start sweep in one; no other program."""
+    import os
+    import subprocess
+    import sys
+
+    env = os.environ | {"NNOPT_CACHE_DIR": str(tmp_path / "cache")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "nnopt.cli.main", "lecture", "--json", "--out",
+         str(tmp_path / "report")],
+        capture_output=True, text=True, env=env, check=True,
+    )  # fmt: skip
+    counts = json.loads(proc.stdout.strip().splitlines()[-1])["compiled_programs"]
+    assert counts == {"programs": 4, "read from the cache": 0}
 
 
 def test_cli_rejects_unknown_only_bad_lang_and_unwritable_out(tmp_path, capsys):

@@ -477,3 +477,49 @@ def test_retune_goes_on_with_new_numbers_and_refuses_a_new_structure():
     # b1 is another name of beta1 (Optax's, and nnopt 0.1's field).
     run.retune(load_config("circle-l2", ["train.steps=40", "optimizer.b1=0.7"]))
     assert float(run.state.opt_state.hyperparams["beta1"]) == pytest.approx(0.7)
+
+
+def test_runs_trained_together_in_one_program_are_bit_for_bit_their_own_runs():
+    from nnopt.engine.compilation import compile_counter
+    from nnopt.engine.training import slot_counts, train_together
+
+    # Queues of about equal length: 4 runs of yogurt-mse sgd take two slots beside one run each.
+    assert slot_counts([4, 1, 1]) == [2, 1, 1] and slot_counts([18, 6, 6, 6, 2, 2]) == [
+        3,
+        1,
+        1,
+        1,
+        1,
+        1,
+    ]
+
+    specs = [
+        ("yogurt-mse", ("train.steps=1200",)),  # chunks of 500, 500, 200
+        ("yogurt-mse", ("train.steps=700", "optimizer.learning_rate=0.01")),  # same key, next
+        ("yogurt-mse", ("train.steps=1000", "optimizer.name=adam")),
+        ("yogurt-mse", ("train.steps=1000", "optimizer.learning_rate=30")),  # diverges
+        ("yogurt-mse", ("train.steps=900", "optimizer.learning_rate=0.1")),
+        ("gd-rate-0.2", ()),  # another structure and capacity
+    ]
+    configs = [load_config(p, o) for p, o in specs]
+    count = compile_counter()
+    together = train_together([Training(c) for c in configs])
+    assert count().programs <= 1  # one program for the three keys (none if already compiled)
+    for config, got in zip(configs, together):
+        alone = Training(config)
+        try:
+            want = alone.run()
+        except DivergenceError as exc:
+            assert isinstance(got, DivergenceError) and got.step == exc.step
+            assert got.step < 1000
+            continue
+        assert got.steps == want.steps == config.train.steps
+        for name in ("params", "ema_params"):
+            np.testing.assert_array_equal(
+                np.asarray(getattr(got.state, name)), np.asarray(getattr(want.state, name))
+            )
+        for column in ("loss", "reg", "lr"):
+            np.testing.assert_array_equal(
+                got.history.per_step(column), want.history.per_step(column)
+            )
+        assert got.history.rows == want.history.rows

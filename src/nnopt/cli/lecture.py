@@ -49,10 +49,10 @@ def cmd_lecture(args) -> int:
 
     check_writable(out)  # before any training
     start_cache(args)
-    from nnopt.engine.compilation import compile_clock
+    from nnopt.engine.compilation import compile_clock, compile_counter
     from nnopt.engine.lecture import run_lecture
 
-    compile_seconds = compile_clock()
+    compile_seconds, programs = compile_clock(), compile_counter()
     t_import = time.perf_counter()
     quiet = args.json or args.quiet
 
@@ -78,16 +78,22 @@ def cmd_lecture(args) -> int:
         "total": t_end - START,
         "compiling (summed over threads)": compile_seconds(),
     }
+    compiled = programs()
+    counts = {"programs": compiled.programs, "read from the cache": compiled.cache_hits}
     add_timing(paths["results.json"], timing)
     if args.json:
         payload = results(experiments) | {"report": str(paths["report.html"])}
-        print(json.dumps(payload | {"timing_seconds": timing}))
+        print(json.dumps(payload | {"timing_seconds": timing, "compiled_programs": counts}))
     else:
         print(terminal_table(experiments))
         print(
             f"report: {paths['report.html']} (figures in {out / 'figures'}, values in {paths['results.json']})"
         )
         print("time: " + ", ".join(f"{k} {v:.2f} s" for k, v in timing.items()))
+        print(
+            f"compiled programs: {counts['programs']} "
+            f"({counts['read from the cache']} read from the cache)"
+        )
     return 0
 
 

@@ -21,6 +21,8 @@ after_update's previous one: the same shadow, one update late.
 
 from __future__ import annotations
 
+import numpy as np
+
 from nnopt.core._jax import jax, jnp
 
 # order -> what update k's shadow reads
@@ -50,6 +52,22 @@ def ema_update(shadow, params, d):
     ``assign_moving_average`` (the same average as d·shadow + (1 − d)·params, rounded as
     TensorFlow rounds it)."""
     return jax.tree_util.tree_map(lambda s, p: s - (s - p) * (1.0 - d), shadow, params)
+
+
+def numpy_ema_decay(decay, num_updates=None) -> np.float32:
+    """:func:`ema_decay` in NumPy float32 (the same operations, so the same bits), for the
+    host's worked examples: they compile no program."""
+    d = np.float32(decay)
+    if num_updates is None:
+        return d
+    n = np.float32(num_updates)
+    return np.minimum(d, (np.float32(1.0) + n) / (np.float32(10.0) + n))
+
+
+def numpy_ema_update(shadow, params, d):
+    """:func:`ema_update` of one array in NumPy float32: shadow − (shadow − params)·(1 − d)."""
+    shadow, params = np.float32(shadow), np.float32(params)
+    return shadow - (shadow - params) * (np.float32(1.0) - np.float32(d))
 
 
 def training_decay(numbers, step):

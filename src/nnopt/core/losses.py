@@ -16,6 +16,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from nnopt.core._jax import jax, jnp
 from nnopt.core.numbers import NON_NEGATIVE, Number
 
@@ -146,6 +148,28 @@ LOSSES: dict[str, LossSpec] = {
         "(w - target)²: the gradient-descent demo",
         numbers=(Number("target", -1.0, summary="the minimum of (w - target)²"),),
         model="scalar",
+    ),
+}
+
+
+# The lecture's analyses on the host (a loss landscape's grid, the worked cross entropy) in
+# NumPy float32: the same formulas as above, for predictions ``y`` of shape [..., rows,
+# outputs] (any leading axes, e.g. one per point of a grid), reduced over the last two. They
+# compile no program; tests/core/test_losses.py holds them to the functions above.
+def _numpy_row_mean(per_element, weights):
+    w = np.asarray(weights, np.float32)[:, None]
+    return np.sum(per_element * w, axis=(-2, -1)) / (np.sum(w) * np.float32(per_element.shape[-1]))
+
+
+NUMPY_LOSSES: dict[str, Callable] = {
+    "mse": lambda y, y_, weights, numbers: _numpy_row_mean(np.square(y_ - y), weights),
+    "cost_profit": lambda y, y_, weights, numbers: np.sum(
+        np.where(y > y_, numbers["cost"] * (y - y_), numbers["profit"] * (y_ - y))
+        * np.asarray(weights, np.float32)[:, None],
+        axis=(-2, -1),
+    ),
+    "cross_entropy": lambda y, y_, weights, numbers: (
+        -_numpy_row_mean(y_ * np.log(np.clip(y, np.float32(1e-12), np.float32(1.0))), weights)
     ),
 }
 

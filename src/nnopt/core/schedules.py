@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
 from nnopt.core._jax import jnp
 
 
@@ -33,6 +35,19 @@ def exponential_decay(step, numbers, staircase=True):
     smooth = step.astype(jnp.float32) / numbers["decay_steps"]
     p = jnp.where(jnp.asarray(staircase) > 0, floored, smooth)
     return numbers["learning_rate"] * jnp.power(numbers["decay_rate"], p)
+
+
+def numpy_exponential_decay(step, numbers, staircase=True) -> np.ndarray:
+    """:func:`exponential_decay` in NumPy float32, for the host (a figure's staircase, the rate
+    a program prints): it compiles no program. NumPy's float32 power may differ from XLA's in
+    the last bit (tests/core/test_schedules.py bounds it)."""
+    step = np.asarray(step)
+    decay_steps = np.asarray(numbers["decay_steps"], np.float32)
+    floored = (step // decay_steps.astype(step.dtype)).astype(np.float32)
+    smooth = step.astype(np.float32) / decay_steps
+    p = np.where(np.asarray(staircase) > 0, floored, smooth)
+    rate = np.asarray(numbers["decay_rate"], np.float32)
+    return np.float32(numbers["learning_rate"]) * np.power(rate, p)
 
 
 def _constant(decay_rate: float, decay_steps: int, staircase: bool) -> dict[str, float]:

@@ -28,11 +28,10 @@ import numpy as np
 
 from nnopt.config import Config, EmaConfig
 from nnopt.config.presets import load_config
-from nnopt.core._jax import jnp  # imported on first use: the part names load without JAX
 from nnopt.core.data import circle
-from nnopt.core.ema import ema_decay, ema_update
-from nnopt.core.losses import LOSSES, cross_entropy_of
-from nnopt.core.model import OUTPUT_ACTIVATIONS, layer_count, parameter_count
+from nnopt.core.ema import numpy_ema_decay, numpy_ema_update
+from nnopt.core.losses import NUMPY_LOSSES, cross_entropy_of
+from nnopt.core.model import NUMPY_ACTIVATIONS, layer_count, parameter_count
 from nnopt.engine.passages import part_text
 from nnopt.errors import DivergenceError
 
@@ -104,6 +103,9 @@ class Part:
     """One part of the lecture: the runs it needs (label -> preset and overrides) and its analysis.
 
     ``analyze(experiment)`` fills the experiment's checks and values from its runs.
+    ``study()``, when given, is work of the part that needs none of its runs (e.g. a sweep):
+    it starts with the trainings, and its value is ``experiment.values["study"]`` when the
+    part is analyzed.
     """
 
     name: str
@@ -111,6 +113,7 @@ class Part:
     title: str
     runs: dict[str, tuple[str, tuple[str, ...]]]
     analyze: Callable[[Experiment], None]
+    study: Callable[[], Any] | None = None
 
 
 def _round(x: float, digits: int) -> float:
@@ -191,15 +194,12 @@ def analyze_network_size(exp: Experiment) -> None:
 
 
 def analyze_activations(exp: Experiment) -> None:
-    from nnopt.core.model import ACTIVATIONS
-
+    # The registry's NumPy twins (the same formulas, compiled into no program).
     z = np.linspace(-6, 6, 241, dtype=np.float32)
     exp.values["z"] = z
-    exp.values["curves"] = {
-        n: np.asarray(ACTIVATIONS[n](jnp.asarray(z))) for n in ("relu", "sigmoid", "tanh")
-    }
+    exp.values["curves"] = {n: NUMPY_ACTIVATIONS[n](z.copy()) for n in ("relu", "sigmoid", "tanh")}
     probes = (("relu", -1.0, 0.0), ("sigmoid", 0.0, 0.5), ("tanh", 0.0, 0.0))
-    got = [float(ACTIVATIONS[n](jnp.float32(v))) for n, v, _ in probes]
+    got = [float(NUMPY_ACTIVATIONS[n](np.float32([v]))[0]) for n, v, _ in probes]
     exp.checks.append(
         fact_check(
             "activations.values",
@@ -459,14 +459,10 @@ def analyze_yogurt(exp: Experiment) -> None:
 
 def _nnopt_cross_entropy(y_: list[float], rows: list[list[float]]) -> list[float]:
     """nnopt's ``cross_entropy`` (the lecture's ``-tf.reduce_mean(y_·log(clip(y)))``) of each
-    prediction row against the answer ``y_`` (one compiled call for all rows)."""
-    import jax
-
-    fn = LOSSES["cross_entropy"].fn
-    ys = jnp.asarray(rows, jnp.float32)[:, None, :]
-    target = jnp.asarray([y_], jnp.float32)
-    each = jax.jit(jax.vmap(lambda y: fn(y, target, jnp.ones((1,), jnp.float32), {})))
-    return [float(v) for v in each(ys)]
+    prediction row against the answer ``y_``, in float32 (its NumPy twin: no program)."""
+    fn = NUMPY_LOSSES["cross_entropy"]
+    ys = np.asarray(rows, np.float32)[:, None, :]  # one batch of one row per prediction
+    return [float(v) for v in fn(ys, np.asarray([y_], np.float32), np.ones(1, np.float32), {})]
 
 
 def analyze_cross_entropy(exp: Experiment) -> None:
@@ -529,7 +525,7 @@ def analyze_cross_entropy(exp: Experiment) -> None:
             command=command,
         ),
     ]
-    probs = np.asarray(OUTPUT_ACTIVATIONS["softmax"](jnp.asarray([[1.0, 2.0, 3.0]])))[0]
+    probs = NUMPY_ACTIVATIONS["softmax"](np.asarray([[1.0, 2.0, 3.0]], np.float32))[0]
     exp.checks.append(
         fact_check(
             "softmax.distribution",
@@ -665,13 +661,12 @@ def analyze_gradient_descent(exp: Experiment) -> None:
 
 def _schedule_at(config: Config, steps) -> np.ndarray:
     """The rate of the config's schedule at the given global steps (nnopt's schedule function,
-    compiled once for all the lecture's uses)."""
-    from nnopt.core.schedules import exponential_decay
+    in NumPy float32: no program)."""
+    from nnopt.core.schedules import numpy_exponential_decay
     from nnopt.engine.structure import number_values
 
     numbers = number_values(config)
-    rates = _jitted(lambda k, n: exponential_decay(k, n, n["staircase"]), "schedule")
-    return np.asarray(rates(jnp.asarray(steps, jnp.int32), numbers))
+    return numpy_exponential_decay(np.asarray(steps, np.int32), numbers, numbers["staircase"])
 
 
 def _decay_line(i: int, rate: float, w, loss) -> str:
@@ -757,11 +752,11 @@ def ema_script(decay: float, runs: int = 8) -> list[tuple[int, float, float]]:
     w1 = 0 and its shadow 0; w1 := 1, ema_op at step 0; then step := 100, w1 := 10 and
     ema_op again and again.
     """
-    shadow = jnp.float32(0.0)
+    shadow = np.float32(0.0)  # float32, as TF1's variables (NumPy: no program)
     out = [(0, 0.0, 0.0)]
     for i in range(runs):
         step, w = (0, 1.0) if i == 0 else (100, 10.0)
-        shadow = ema_update(shadow, jnp.float32(w), ema_decay(decay, step))
+        shadow = numpy_ema_update(shadow, w, numpy_ema_decay(decay, step))
         out.append((step, w, float(shadow)))
     return out
 
@@ -805,7 +800,7 @@ def _ema_line(w, shadow) -> str:
 
 def analyze_ema(exp: Experiment) -> None:
     seq = ema_script(0.99)
-    d100 = float(ema_decay(0.99, 100))
+    d100 = float(numpy_ema_decay(0.99, 100))
     first, second = d100 * seq[1][2], (1 - d100) * 10.0
     with_text_w = d100 * seq[2][2] + (1 - d100) * seq[2][2]  # if w1 were the shadow 1.644...
     claims = (
@@ -917,17 +912,22 @@ def _mean_sd(values) -> dict[str, float]:
     return {"mean": float(a.mean()), "sd": float(a.std(ddof=1)) if len(a) > 1 else 0.0}
 
 
-def multi_start(reference: TrainResult, starts: int = CIRCLE_STARTS) -> dict:
+def multi_start_runs(starts: int = CIRCLE_STARTS) -> list[tuple]:
     """Trains the circle with and without L2 from ``starts`` initial weights, all in one compiled
-    program (the sweep engine), and measures each: accuracy on fresh points, Σw², train loss."""
+    program (the sweep engine): (point, result) of each. It needs no run of the lecture, so
+    :func:`run_lecture` starts it on its pool beside the trainings (a part's ``study``)."""
     from nnopt.engine.sweep.run import run_batch
 
     points = multi_start_points(starts)
     # One shard: the configurations share each step's loop (two shards would run the loop
-    # twice), and the pool's threads keep the other core busy meanwhile.
-    results = run_batch(points, workers=1)
+    # twice), and the pool's other thread keeps the other core busy meanwhile.
+    return list(zip(points, run_batch(points, workers=1)))
+
+
+def multi_start(reference: TrainResult, runs: list[tuple]) -> dict:
+    """Measures each run of :func:`multi_start_runs`: accuracy on fresh points, Σw², train loss."""
     out: dict[str, dict[str, list[float]]] = {}
-    for p, r in zip(points, results):
+    for p, r in runs:
         key = "l2" if p.settings["regularizer.scale"] > 0 else "plain"
         row = out.setdefault(key, {"seed": [], "fresh": [], "norm": [], "train": []})
         row["seed"].append(p.settings["train.seed"])
@@ -1009,7 +1009,7 @@ def analyze_regularization(exp: Experiment) -> None:
             f"would be {data_loss + scale * sq:.4f}.",
         )
     ]
-    study = multi_start(plain)
+    study = multi_start(plain, exp.values.pop("study"))
     exp.values["multi_start"] = study
     n = len(study["plain"]["norm"])
     norms = {k: _mean_sd(v["norm"]) for k, v in study.items()}
@@ -1332,7 +1332,7 @@ def analyze_optimizers(exp: Experiment) -> None:
 def analyze_ema_decay(exp: Experiment) -> None:
     seq = ema_script(0.1, 8)
     exp.values["script"] = {d: ema_script(d, 40) for d in (0.99, 0.1)}
-    d = float(ema_decay(0.1, 100))
+    d = float(numpy_ema_decay(0.1, 100))
     exp.checks.append(
         fact_check(
             "ema-decay.0.1",
@@ -1351,12 +1351,12 @@ def analyze_ema_decay(exp: Experiment) -> None:
             printed=tuple(_ema_line(w, s) for _, w, s in seq[1:4]),
             note=bi(
                 f"衰减率 0.1 时 d = min(0.1, (1+n)/(10+n)) = {d:g}：每运行一次，影子与 w1 的差距缩小 {_pct(1 - d, 0)}，"
-                f"两次之后已在 0.1 以内；而 0.99 时（d = {float(ema_decay(0.99, 100)):.4f}）每次只缩小 "
-                f"{_pct(1 - float(ema_decay(0.99, 100)), 0)}。",
+                f"两次之后已在 0.1 以内；而 0.99 时（d = {float(numpy_ema_decay(0.99, 100)):.4f}）每次只缩小 "
+                f"{_pct(1 - float(numpy_ema_decay(0.99, 100)), 0)}。",
                 f"With decay 0.1, d = min(0.1, (1+n)/(10+n)) = {d:g}: each run closes "
                 f"{_pct(1 - d, 0)} of the gap between the shadow and w1, within 0.1 after two runs; "
-                f"with 0.99 (d = {float(ema_decay(0.99, 100)):.4f}) each run closes only "
-                f"{_pct(1 - float(ema_decay(0.99, 100)), 0)}.",
+                f"with 0.99 (d = {float(numpy_ema_decay(0.99, 100)):.4f}) each run closes only "
+                f"{_pct(1 - float(numpy_ema_decay(0.99, 100)), 0)}.",
             ),
         )
     )
@@ -1381,37 +1381,18 @@ def _landscape_spec(preset: str, name: str) -> tuple[str, tuple[str, ...]]:
 def loss_surface(result: TrainResult, w1: np.ndarray, w2: np.ndarray) -> np.ndarray:
     """The run's full-data loss (its own loss function from nnopt's registry) at every (w1, w2)
     of the grid: ``[len(w2), len(w1)]``."""
-    import jax
+    from nnopt.engine.evaluate import predict
+    from nnopt.engine.structure import number_values
 
-    from nnopt.engine.evaluate import losses_of
-    from nnopt.engine.structure import make_numbers
-
-    numbers = make_numbers(result.config)
-    x = jnp.asarray(result.dataset.x_train)
-    y_ = jnp.asarray(result.dataset.y_train)
+    x = np.asarray(result.dataset.x_train, np.float32)
+    y_ = np.asarray(result.dataset.y_train, np.float32)
+    # Every grid point's w1 [2, 1] at once: x @ w1 broadcasts to [points, rows, 1]. In NumPy
+    # float32 (the model's and the loss's NumPy twins): a figure's grid compiles no program.
     grid = np.stack(np.meshgrid(w1, w2), axis=-1).reshape(-1, 2, 1).astype(np.float32)
-
-    structure = result.structure
-
-    def surface(numbers, grid, x, y_):
-        return jax.vmap(lambda w: losses_of(structure, numbers, {"w1": w}, x, y_)[0])(grid)
-
-    # One compiled program per loss (the numbers are arguments: both cost/profit losses share it).
-    values = _jitted(surface, structure.loss)(numbers, jnp.asarray(grid), x, y_)
-    return np.asarray(values).reshape(len(w2), len(w1))
-
-
-_JITTED: dict = {}
-
-
-def _jitted(fn, key):
-    """``jax.jit(fn)``, kept per key: later calls with the same key reuse the first compiled
-    program (``fn`` must then compute the same thing)."""
-    import jax
-
-    if key not in _JITTED:
-        _JITTED[key] = jax.jit(fn)
-    return _JITTED[key]
+    y = predict(result.structure, {"w1": grid}, x)
+    loss = NUMPY_LOSSES[result.structure.loss]
+    values = loss(y, y_, np.ones(len(x), np.float32), number_values(result.config))
+    return np.asarray(values, np.float64).reshape(len(w2), len(w1))
 
 
 def analyze_landscape(exp: Experiment) -> None:
@@ -1443,9 +1424,9 @@ def _preset(name: str, *overrides: str) -> tuple[str, tuple[str, ...]]:
     return name, tuple(overrides)
 
 
-def _part(name: str, runs: dict, analyze: Callable[[Experiment], None]) -> Part:
+def _part(name: str, runs: dict, analyze: Callable[[Experiment], None], study=None) -> Part:
     text = part_text(name)
-    return Part(name, text.section, text.title_en, runs, analyze)
+    return Part(name, text.section, text.title_en, runs, analyze, study)
 
 
 PARTS: dict[str, Part] = {
@@ -1485,6 +1466,7 @@ PARTS: dict[str, Part] = {
             "regularization",
             {"circle": _preset("circle"), "circle-l2": _preset("circle-l2")},
             analyze_regularization,
+            multi_start_runs,
         ),
         _part("modular", {"circle-modular": _preset("circle-modular")}, analyze_modular),
         _part(
@@ -1517,9 +1499,27 @@ def run_to_end(training) -> TrainResult:
     try:
         return training.run()
     except DivergenceError as exc:
-        result = training.result()
-        result.final["diverged_at"] = float(exc.step)
-        return result
+        return _diverged(training, exc)
+
+
+def _diverged(training, exc: DivergenceError) -> TrainResult:
+    result = training.result()
+    result.final["diverged_at"] = float(exc.step)
+    return result
+
+
+BUNDLE = 6  # program keys per compiled program at most (see compiled_bundle)
+SMALL = 8  # parameters: the yogurt fits and the 1-D demos
+
+
+def bundles(keys: list[tuple]) -> list[list[tuple]]:
+    """The program keys grouped into the programs that train them: the keys of small networks
+    (at most :data:`SMALL` parameters: the yogurt fit's optimizers and losses, the 1-D demos)
+    share programs, at most :data:`BUNDLE` keys each, dealt round; every other key has its
+    own program (the circle's, which :func:`program_prints` steps through again)."""
+    small = [k for k in keys if k[0].n_params <= SMALL]
+    n = -(-len(small) // BUNDLE)
+    return [small[i::n] for i in range(n)] + [[k] for k in keys if k[0].n_params > SMALL]
 
 
 def run_lecture(
@@ -1530,13 +1530,15 @@ def run_lecture(
     """Runs the lecture's parts (all, or ``only`` these names), returned in the lecture's order.
 
     Every distinct config (a preset with overrides) is trained once, on a pool of threads
-    (compiling and training release Python's lock, so the cores work in parallel); the
+    (compiling and training release Python's lock, so the cores work in parallel). The
     configs that share a compiled program train one after another in one task, so that no
-    program is compiled twice (two threads would each compile it), the programs slowest to
-    compile and train first. ``on_trained(label, done, total)`` is called as each finishes;
-    a part is analyzed as soon as all its runs are done.
+    program is compiled twice (two threads would each compile it), and programs alike in
+    shape are compiled together as one (:func:`bundles`, :func:`train_together`: XLA's cost
+    per program is paid once), the programs slowest to compile and train first.
+    ``on_trained(label, done, total)`` is called as each finishes; a part is analyzed as
+    soon as all its runs are done.
     """
-    from nnopt.engine.training import Training
+    from nnopt.engine.training import Training, train_together
 
     parts = [p for name, p in PARTS.items() if not only or name in only]
     configs: dict[tuple, Config] = {}
@@ -1546,33 +1548,53 @@ def run_lecture(
     unique: dict[Config, list[tuple]] = {}
     for key, config in configs.items():
         unique.setdefault(config, []).append(key)
-    tasks: dict[tuple, list[tuple[Config, Training]]] = {}
+    by_key: dict[tuple, list[tuple[Config, Training]]] = {}
     for config in unique:
         training = Training(config)  # sets up the data and the start; compiles nothing
-        tasks.setdefault(training.program_key(), []).append((config, training))
+        by_key.setdefault(training.program_key(), []).append((config, training))
+    # Runs of many keys first (the yogurt keys with many runs lead their programs).
+    keys = sorted(by_key, key=lambda k: -len(by_key[k]))
+    tasks = [[run for k in group for run in by_key[k]] for group in bundles(keys)]
     results: dict[tuple, TrainResult] = {}
+    studies: dict[str, Any] = {}
     finished: dict[str, Experiment] = {}
 
     def finish_ready_parts() -> None:
         for part in parts:
-            if part.name not in finished and all(s in results for s in part.runs.values()):
+            if part.name in finished or (part.study and part.name not in studies):
+                continue
+            if all(s in results for s in part.runs.values()):
                 exp = Experiment(part.name, part.section, part.title)
                 exp.runs = {label: results[spec] for label, spec in part.runs.items()}
+                if part.study:
+                    exp.values["study"] = studies[part.name]
                 part.analyze(exp)
                 finished[part.name] = exp
 
     def train_all(task: list[tuple[Config, Training]]) -> list[TrainResult]:
-        return [run_to_end(training) for _, training in task]
+        trainings = [t for _, t in task]
+        return [
+            _diverged(t, r) if isinstance(r, DivergenceError) else r
+            for t, r in zip(trainings, train_together(trainings))
+        ]
 
-    def cost(key: tuple) -> tuple:
-        structure, _ = key
-        return (-structure.n_params, -max(t.config.train.steps for _, t in tasks[key]))
+    def cost(task: list[tuple[Config, Training]]) -> tuple:
+        return (
+            -max(t.structure.n_params for _, t in task),
+            -max(t.config.train.steps for _, t in task),
+        )
 
     done = 0
     with ThreadPoolExecutor(workers or os.cpu_count() or 1) as pool:
-        futures = {pool.submit(train_all, tasks[k]): tasks[k] for k in sorted(tasks, key=cost)}
+        # The studies first: a sweep's program is the slowest to compile and train.
+        futures = {pool.submit(p.study): p.name for p in parts if p.study}
+        futures |= {pool.submit(train_all, task): task for task in sorted(tasks, key=cost)}
         finish_ready_parts()  # the parts without runs, while the pool compiles and trains
         for future in as_completed(futures):
+            if isinstance(futures[future], str):
+                studies[futures[future]] = future.result()
+                finish_ready_parts()
+                continue
             for (config, _), result in zip(futures[future], future.result()):
                 keys = unique[config]
                 for key in keys:

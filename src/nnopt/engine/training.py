@@ -9,8 +9,9 @@ folder.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import jax
 import numpy as np
@@ -25,7 +26,7 @@ from nnopt.engine.setup import (
     initial_params,
     initial_state,
 )
-from nnopt.engine.step import TrainState, compiled_chunk, weights_of
+from nnopt.engine.step import TrainState, compiled_bundle, compiled_chunk, weights_of
 from nnopt.engine.structure import Structure, log_interval, make_numbers, make_structure, unflatten
 from nnopt.errors import ConfigError, DivergenceError
 
@@ -54,6 +55,32 @@ class History:
         self.step_loss.append(losses)
         self.step_reg.append(penalties)
         self.step_lr.append(rates)
+
+
+class ChunkCall(NamedTuple):
+    """One call of a run's compiled chunk (:func:`nnopt.engine.step.run_chunk`): from
+    ``state``, ``length`` updates; ``start`` first runs the optimizer's init."""
+
+    state: TrainState
+    length: int
+    start: bool
+
+    def args(self, data, numbers) -> tuple:
+        """The chunk's arguments (NumPy scalars: one trace for every length)."""
+        return data, numbers, self.state, np.int32(self.length), np.bool_(self.start)
+
+    def run(self, chunk, data, numbers):
+        return chunk(*self.args(data, numbers))
+
+
+def drive(calls: Generator[ChunkCall, tuple, int], chunk, data, numbers) -> int:
+    """Runs the calls of :meth:`Training.advancing` with one run's compiled ``chunk``."""
+    try:
+        call = next(calls)
+        while True:
+            call = calls.send(call.run(chunk, data, numbers))
+    except StopIteration as stop:
+        return stop.value
 
 
 TRACE_LIMIT = 64  # models this small also log every parameter value at each log point
@@ -168,10 +195,8 @@ class Training:
         """The training state; the first look runs the optimizer's init (the run's compiled
         chunk with no updates, which also evaluates the start for the history)."""
         if self._unstarted:
-            chunk = self._chunk()
-            self._state, _, self._start_metrics = chunk(
-                self.data, self.numbers, self._state, np.int32(0), np.True_
-            )
+            call = ChunkCall(self._state, 0, True)
+            self._state, _, self._start_metrics = call.run(self._chunk(), self.data, self.numbers)
             self._unstarted = False
         return self._state
 
@@ -224,21 +249,28 @@ class Training:
           DivergenceError: an update's loss was NaN or infinite. The state stays at the
             last log point before it; the steps before it are in the history.
         """
+        return drive(self.advancing(max_steps), self._chunk(), self.data, self.numbers)
+
+    def advancing(self, max_steps: int | None = None) -> Generator[ChunkCall, tuple, int]:
+        """:meth:`advance` as a generator of the compiled chunk's calls: it yields each call's
+        (state, length, start), is sent the chunk's output, and returns the updates run. One
+        driver (:func:`drive`) calls the run's own program; :func:`train_together` calls one
+        program for several runs at once."""
         remaining = self.config.train.steps - self.step
         to_log = self.log_every - self.step % self.log_every
         length = min(remaining, to_log, max_steps or remaining)
         if length <= 0:
             return 0
-        chunk = self._chunk()
-        state = self.state
+        if self._unstarted:  # the optimizer's init and the start's metrics (see state)
+            self._state, _, self._start_metrics = yield ChunkCall(self._state, 0, True)
+            self._unstarted = False
+        state = self._state
         if not self.history.rows:  # the start of the run: the same program, zero updates
             evals = self._start_metrics
             if evals is None:
-                evals = chunk(self.data, self.numbers, state, np.int32(0), np.False_)[2]
+                evals = (yield ChunkCall(state, 0, False))[2]
             self._record_row(evals, None)
-        new_state, per_step, evals = chunk(
-            self.data, self.numbers, state, np.int32(length), np.False_
-        )
+        new_state, per_step, evals = yield ChunkCall(state, length, False)
         losses, penalties, rates = (np.asarray(a)[:length] for a in per_step)
         bad = ~(np.isfinite(losses) & np.isfinite(penalties))
         if bad.any():
@@ -309,6 +341,90 @@ class Training:
         if not self.keep_history:
             self.history.rows.clear()
         self.history.rows.append(row)
+
+
+def _to_the_end(training: Training) -> Generator[ChunkCall, tuple, TrainResult]:
+    """:meth:`Training.run` as a generator of chunk calls (see :meth:`Training.advancing`)."""
+    while not training.done:
+        yield from training.advancing()
+    return training.result()
+
+
+class _Slot:
+    """One slot of :func:`train_together`'s program: runs of one key, one after another."""
+
+    def __init__(self, runs: list[tuple[int, Training]], results: list):
+        self.waiting, self.results = list(runs), results
+        self.index, self.training, self.calls, self.call = -1, runs[0][1], None, None
+        self.take(None)
+
+    def take(self, output) -> None:
+        """Hands the chunk's output to the current run and moves to the next call: the run's,
+        else the next run's first. A run that ends leaves its result (or DivergenceError)."""
+        while True:
+            try:
+                if self.calls is None:
+                    if not self.waiting:
+                        self.call = None
+                        return
+                    self.index, self.training = self.waiting.pop(0)
+                    self.calls = _to_the_end(self.training)
+                    self.call = next(self.calls)
+                else:
+                    self.call = self.calls.send(output)
+                return
+            except StopIteration as stop:
+                self.results[self.index] = stop.value
+            except DivergenceError as exc:
+                self.results[self.index] = exc
+            self.calls = None
+
+    def args(self) -> tuple:
+        """The current call's arguments; once every run is done, a call of no updates."""
+        t = self.training
+        call = self.call or ChunkCall(t._state, 0, False)
+        return call.args(t.data, t.numbers)
+
+
+def slot_counts(runs: list[int]) -> list[int]:
+    """How many slots of :func:`train_together`'s program each key gets, given its number of
+    runs: every call of the program costs about the same for each slot, busy or done, so the
+    keys' queues are made about equally long. With R = ⌈Σ runs / keys⌉ runs per slot, a key of
+    n runs gets ⌈n / R⌉ slots (e.g. 18, 6, 6, 6, 2, 2 runs: R = 7, slots 3, 1, 1, 1, 1, 1)."""
+    per_slot = -(-sum(runs) // len(runs))
+    return [-(-n // per_slot) for n in runs]
+
+
+def train_together(trainings: list[Training]) -> list[TrainResult | DivergenceError]:
+    """Trains every run to the end with one compiled program for all their program keys
+    (:func:`nnopt.engine.step.compiled_bundle`): each call advances one run in every slot of
+    the program, the runs of a slot one after another; a key with many runs has several
+    slots (:func:`slot_counts`). Returns each run's result in order, or the
+    :class:`DivergenceError` it raised (its state stays at its last log point, as with
+    :meth:`Training.advance`). The numbers are those of ``Training.run()``, bit for bit.
+    """
+    results: list = [None] * len(trainings)
+    by_key: dict[tuple, list[tuple[int, Training]]] = {}
+    for i, t in enumerate(trainings):
+        by_key.setdefault(t.program_key(), []).append((i, t))
+    lanes = [
+        (key, runs[j::n])
+        for (key, runs), n in zip(by_key.items(), slot_counts([len(r) for r in by_key.values()]))
+        for j in range(n)
+    ]
+    keys = tuple(key for key, _ in lanes)
+    if len(keys) == 1:  # the key's own program, the one Training.run() compiles
+        chunk = compiled_chunk(*keys[0])
+        program = lambda args: (chunk(*args[0]),)  # noqa: E731
+    else:
+        program = compiled_bundle(keys)
+    slots = [_Slot(runs, results) for _, runs in lanes]
+    while any(s.call is not None for s in slots):
+        outputs = program(tuple(s.args() for s in slots))
+        for slot, output in zip(slots, outputs):
+            if slot.call is not None:
+                slot.take(output)
+    return results
 
 
 def train(config: Config, init_params: dict | None = None, on_chunk=None) -> TrainResult:
