@@ -44,6 +44,9 @@ from websockets.exceptions import ConnectionClosed
 from nnopt.web.protocol import LIMITS
 from nnopt.web.server import MESSAGE_BURST, WEBSOCKET_MAX_BYTES, create_app
 
+LOCAL = "http://127.0.0.1"  # the Host every request names (see nnopt.web.access)
+WS = "ws://127.0.0.1/ws"  # TestClient joins a relative websocket path to ws://testserver
+
 SECONDS = float(os.environ.get("NNOPT_LOAD_SECONDS", "30"))
 SESSIONS = int(os.environ.get("NNOPT_LOAD_SESSIONS", "20"))
 ATTACKERS = 4  # sessions the misbehaving clients hold open at once, at most
@@ -564,9 +567,9 @@ async def run_load(server: Server, trainers: list[Trainer], tally: Tally, until:
 
 
 def test_health_counts_the_open_sessions():
-    with TestClient(create_app(workers=1)) as client:
+    with TestClient(create_app(workers=1), base_url=LOCAL) as client:
         assert client.get("/api/health").json() == {"sessions": 0}
-        with client.websocket_connect("/ws") as ws:
+        with client.websocket_connect(WS) as ws:
             assert ws.receive_json()["type"] == "hello"
             assert client.get("/api/health").json() == {"sessions": 1}
         for _ in range(100):
@@ -577,7 +580,7 @@ def test_health_counts_the_open_sessions():
 
 
 def test_a_flood_of_messages_is_refused_and_the_session_lives():
-    with TestClient(create_app(workers=1)) as client, client.websocket_connect("/ws") as ws:
+    with TestClient(create_app(workers=1), base_url=LOCAL) as client, client.websocket_connect(WS) as ws:
         assert ws.receive_json()["type"] == "hello"
         for _ in range(MESSAGE_BURST + 20):
             ws.send_text(SPEED)
@@ -603,7 +606,7 @@ def test_a_flood_of_messages_is_refused_and_the_session_lives():
 
 @pytest.mark.parametrize("text", [HUGE_INT, DEEP], ids=["huge int", "deep"])
 def test_json_beyond_the_parsers_limits_is_a_plain_error(text):
-    with TestClient(create_app(workers=1)) as client, client.websocket_connect("/ws") as ws:
+    with TestClient(create_app(workers=1), base_url=LOCAL) as client, client.websocket_connect(WS) as ws:
         assert ws.receive_json()["type"] == "hello"
         ws.send_text(text)
         reply = ws.receive_json()

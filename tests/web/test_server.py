@@ -20,6 +20,9 @@ from nnopt.cli.main import main
 from nnopt.web.protocol import CHUNK, LIMITS
 from nnopt.web.server import ServerThread, Sessions, bind_socket, create_app
 
+LOCAL = "http://127.0.0.1"  # the Host every request names (see nnopt.web.access)
+WS = "ws://127.0.0.1/ws"  # TestClient joins a relative websocket path to ws://testserver
+
 GOOD_CSV = b"x0,x1,label\n" + b"".join(
     f"{i % 7 - 3},{i % 5 - 2},{int((i % 7 - 3) * (i % 5 - 2) >= 0)}\n".encode() for i in range(60)
 )
@@ -27,7 +30,7 @@ GOOD_CSV = b"x0,x1,label\n" + b"".join(
 
 @pytest.fixture
 def client():
-    with TestClient(create_app(workers=2)) as c:
+    with TestClient(create_app(workers=2), base_url=LOCAL) as c:
         yield c
 
 
@@ -46,7 +49,7 @@ def receive(ws, kind: str, limit: int = 100) -> dict:
 def session(client, **setup):
     """A websocket after hello and (given a setup) the first ready and snapshot; yields
     (ws, hello, ready, snapshot)."""
-    with client.websocket_connect("/ws") as ws:
+    with client.websocket_connect(WS) as ws:
         hello = receive(ws, "hello")
         if not setup:
             yield ws, hello, None, None
@@ -252,7 +255,7 @@ def test_sessions_are_capped():
 
 def test_a_page_from_another_site_cannot_open_a_session(client):
     with pytest.raises(WebSocketDisconnect):
-        with client.websocket_connect("/ws", headers={"origin": "http://evil.example"}) as ws:
+        with client.websocket_connect(WS, headers={"origin": "http://evil.example"}) as ws:
             ws.receive_json()
 
 

@@ -31,7 +31,8 @@ from importlib import resources
 from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.middleware import Middleware
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
@@ -39,6 +40,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from nnopt.errors import NnoptError
 from nnopt.web import protocol
+from nnopt.web.access import Access, Guard
 from nnopt.web.plane import dataset_previews
 from nnopt.web.protocol import CHUNK, LIMITS
 from nnopt.web.session import Session
@@ -58,6 +60,11 @@ WEBSOCKET_MAX_BYTES = 1024 * 1024
 MESSAGE_RATE = 20.0
 MESSAGE_BURST = 40
 DROP_YIELD = 32  # dropped messages between yields to the loop (~1 ms of dropping)
+
+# A tab that sends nothing and trains nothing for this long is closed (its socket and
+# session freed), with this close code and a reason the page shows.
+IDLE_SECONDS = 15 * 60.0
+IDLE_CLOSE_CODE = 4000
 
 
 # ---------------------------------------------------------------- sessions
@@ -95,17 +102,32 @@ class Slot:
 
 
 class Sessions:
-    """The open sessions, at most ``limit`` of them."""
+    """The open sessions: at most ``limit`` of them, ``per_address`` from one client address
+    (one script's idle sockets cannot lock the other tabs out)."""
 
-    def __init__(self, limit: int):
+    def __init__(self, limit: int, per_address: int | None = None):
         self.limit = limit
+        self.per_address = limit if per_address is None else per_address
         self.slots: dict[str, Slot] = {}
+        self.addresses: dict[str, str] = {}  # session id -> client address
 
-    def open(self) -> Slot | None:
+    def refusal(self, address: str = "") -> str | None:
+        """Why a new session from ``address`` cannot open now, or None if it can."""
         if len(self.slots) >= self.limit:
+            return f"the server is serving {self.limit} tabs already; close one and reload"
+        if sum(a == address for a in self.addresses.values()) >= self.per_address:
+            return (
+                f"at most {self.per_address} tabs from one address ({address or 'unknown'}); "
+                "close one and reload"
+            )
+        return None
+
+    def open(self, address: str = "") -> Slot | None:
+        if self.refusal(address) is not None:
             return None
         session_id = secrets.token_urlsafe(16)  # a secret: it authorizes uploads to the tab
         self.slots[session_id] = Slot(Session(session_id))
+        self.addresses[session_id] = address
         return self.slots[session_id]
 
     def get(self, session_id: str) -> Slot | None:
@@ -113,13 +135,20 @@ class Sessions:
 
     def close(self, session_id: str) -> None:
         self.slots.pop(session_id, None)
+        self.addresses.pop(session_id, None)
 
 
 # ---------------------------------------------------------------- the app
 
 
-def create_app(workers: int | None = None) -> Starlette:
-    """The playground app; training runs on a pool of ``workers`` threads (default: the cores)."""
+def create_app(
+    workers: int | None = None,
+    access: Access | None = None,
+    idle_seconds: float = IDLE_SECONDS,
+) -> Starlette:
+    """The playground app; training runs on a pool of ``workers`` threads (default: the
+    cores). ``access``: the hosts and token it answers (default: loopback, no token);
+    ``idle_seconds``: how long a tab that sends nothing and trains nothing stays open."""
     executor = ThreadPoolExecutor(
         max_workers=workers or os.cpu_count() or 2, thread_name_prefix="nnopt-train"
     )
@@ -137,9 +166,13 @@ def create_app(workers: int | None = None) -> Starlette:
         WebSocketRoute("/ws", playground),
         Mount("/static", StaticFiles(packages=[("nnopt.web", "static")]), name="static"),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
-    app.state.sessions = Sessions(LIMITS.sessions)
+    access = access or Access.for_host("127.0.0.1")
+    middleware = [Middleware(Guard, access=access)]  # before any route: see nnopt.web.access
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
+    app.state.sessions = Sessions(LIMITS.sessions, LIMITS.sessions_per_address)
     app.state.executor = executor
+    app.state.access = access
+    app.state.idle_seconds = idle_seconds
     return app
 
 
@@ -173,10 +206,13 @@ async def upload(request: Request) -> JSONResponse:
     if declared.isdigit() and int(declared) > LIMITS.upload_bytes:
         return _error(413, f"upload: the file is larger than {LIMITS.upload_bytes} bytes")
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > LIMITS.upload_bytes:
-            return _error(413, f"upload: the file is larger than {LIMITS.upload_bytes} bytes")
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > LIMITS.upload_bytes:
+                return _error(413, f"upload: the file is larger than {LIMITS.upload_bytes} bytes")
+    except ClientDisconnect:  # gone, or cut off by REQUEST_SECONDS: nobody to answer
+        return _error(400, "upload: the file did not arrive whole")
     try:
         x, y = await _run(request.app, protocol.parse_points_csv, bytes(body))
     except NnoptError as exc:
@@ -193,12 +229,14 @@ async def playground(ws: WebSocket) -> None:
         return
     await ws.accept()
     sessions = ws.app.state.sessions
-    slot = sessions.open()
-    if slot is None:
-        message = f"the server is serving {LIMITS.sessions} tabs already; close one and reload"
-        await ws.send_text(json.dumps({"type": "error", "message": message}))
-        await ws.close(code=1013)
+    address = ws.client.host if ws.client else ""
+    refusal = sessions.refusal(address)
+    if refusal is not None:  # accepted first: the page can read why (1013: try again later)
+        await ws.send_text(json.dumps({"type": "error", "about": None, "message": refusal}))
+        await ws.close(code=1013, reason=refusal[:120])
         return
+    slot = sessions.open(address)
+    idle = ws.app.state.idle_seconds
 
     async def run(fn, *args):
         return await _run(ws.app, fn, *args)
@@ -207,7 +245,13 @@ async def playground(ws: WebSocket) -> None:
     try:
         await _send(slot, ws, json.dumps(_hello(slot.session.id)))
         while True:
-            message = await ws.receive()
+            try:
+                message = await asyncio.wait_for(ws.receive(), idle)
+            except TimeoutError:
+                if slot.session.wants_frame:
+                    continue  # a tab watching its training is not idle
+                await _close_idle(slot, ws, idle)
+                break
             if message["type"] == "websocket.disconnect":
                 break
             if not slot.allow_message():  # a flood: see MESSAGE_RATE
@@ -219,6 +263,14 @@ async def playground(ws: WebSocket) -> None:
     finally:
         frames.cancel()
         sessions.close(slot.session.id)
+
+
+async def _close_idle(slot: Slot, ws: WebSocket, idle: float) -> None:
+    """Closes a tab that sent nothing and trained nothing for ``idle`` seconds (4000 + why)."""
+    reason = f"closed after {idle:g} s without use; reload the page to start again"
+    await _send(slot, ws, json.dumps({"type": "error", "about": None, "message": reason}))
+    async with slot.send_lock:
+        await ws.close(code=IDLE_CLOSE_CODE, reason=reason[:120])
 
 
 def _hello(session_id: str | None) -> dict:
@@ -239,8 +291,9 @@ def _error(status: int, message: str) -> JSONResponse:
 
 
 def _same_origin(ws: WebSocket) -> bool:
-    """A browser page from another site may not drive a session (DNS rebinding, CSRF);
-    clients that send no Origin (scripts, tests) are let in."""
+    """A browser page from another site may not drive a session (CSRF; a rebound name is
+    refused by its Host, see nnopt.web.access); clients that send no Origin (scripts,
+    tests) are let in."""
     origin = ws.headers.get("origin")
     if origin is None:
         return True
@@ -346,7 +399,71 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def make_server(app: Starlette | None = None):
+# What one client may hold of the server's connections (uvicorn's own settings): a
+# keep-alive connection idle this long is closed, past this many open connections uvicorn
+# answers 503, and a request must arrive whole (headers and body) within REQUEST_SECONDS
+# (uvicorn has no such timeout of its own: see RequestTimeoutH11).
+KEEP_ALIVE_SECONDS = 5
+CONNECTIONS = 512
+REQUEST_SECONDS = 30.0
+
+
+def request_timeout_protocol(seconds: float):
+    """uvicorn's h11 protocol with a deadline: a request whose headers and body have not
+    all arrived ``seconds`` after the connection opened (or after the previous response)
+    is answered 408 and its connection closed. A websocket, once upgraded, is not timed."""
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class RequestTimeoutH11(H11Protocol):
+        _request_timer = None
+
+        def _arm(self) -> None:
+            self._disarm()
+            self._request_timer = self.loop.call_later(seconds, self._request_timed_out)
+
+        def _disarm(self) -> None:
+            if self._request_timer is not None:
+                self._request_timer.cancel()
+                self._request_timer = None
+
+        def connection_made(self, transport) -> None:
+            super().connection_made(transport)
+            self._arm()
+
+        def connection_lost(self, exc) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if self.conn.their_state is not h11.SEND_BODY and self.conn.their_state is not h11.IDLE:
+                self._disarm()  # the request is whole (DONE), or the connection is over
+
+        def handle_websocket_upgrade(self, event) -> None:
+            self._disarm()
+            super().handle_websocket_upgrade(event)
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing():
+                self._arm()  # the next request on this connection gets its own deadline
+
+        def _request_timed_out(self) -> None:
+            self._request_timer = None
+            if self.transport.is_closing() or self.conn.their_state is h11.DONE:
+                return  # closed already, or a pipelined request that came whole
+            if self.cycle is None or not self.cycle.response_started:
+                self.transport.write(
+                    b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\n"
+                    b"connection: close\r\n\r\n"
+                )
+            self.transport.close()
+
+    return RequestTimeoutH11
+
+
+def make_server(app: Starlette | None = None, request_seconds: float = REQUEST_SECONDS):
     """A uvicorn server for the app (quiet: the command prints the address itself)."""
     import uvicorn
 
@@ -356,15 +473,19 @@ def make_server(app: Starlette | None = None):
         access_log=False,
         ws_max_size=WEBSOCKET_MAX_BYTES,
         lifespan="on",
+        http=request_timeout_protocol(request_seconds),
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        limit_concurrency=CONNECTIONS,
     )
     return uvicorn.Server(config)
 
 
-def url_of(sock: socket.socket) -> str:
-    """The page's address for a bound socket."""
+def url_of(sock: socket.socket, access: Access | None = None) -> str:
+    """The page's address for a bound socket (with ``?token=`` when ``access`` needs one)."""
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{port}/"
+    query = f"?token={access.token}" if access is not None and access.token else ""
+    return f"http://{shown}:{port}/{query}"
 
 
 class ServerThread:
@@ -376,10 +497,19 @@ class ServerThread:
       http://127.0.0.1:41234/
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, workers: int | None = None):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        workers: int | None = None,
+        request_seconds: float = REQUEST_SECONDS,
+        **app_options,
+    ):
         self.sock = bind_socket(host, port)
-        self.url = url_of(self.sock)
-        self.server = make_server(create_app(workers))
+        self.access = Access.for_host(host)
+        self.url = url_of(self.sock)  # without the token: tests add it where they mean to
+        app = create_app(workers, access=self.access, **app_options)
+        self.server = make_server(app, request_seconds)
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
         )

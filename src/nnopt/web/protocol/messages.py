@@ -39,6 +39,7 @@ class Limits:
     step_chunks: int = 200  # chunks one Step request may run (200 x 50 = 10000 updates)
     message_bytes: int = 64 * 1024
     sessions: int = 32  # open tabs served at once
+    sessions_per_address: int = 8  # of those, from one client address
 
 
 LIMITS = Limits()
