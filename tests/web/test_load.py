@@ -580,7 +580,10 @@ def test_health_counts_the_open_sessions():
 
 
 def test_a_flood_of_messages_is_refused_and_the_session_lives():
-    with TestClient(create_app(workers=1), base_url=LOCAL) as client, client.websocket_connect(WS) as ws:
+    with (
+        TestClient(create_app(workers=1), base_url=LOCAL) as client,
+        client.websocket_connect(WS) as ws,
+    ):
         assert ws.receive_json()["type"] == "hello"
         for _ in range(MESSAGE_BURST + 20):
             ws.send_text(SPEED)
@@ -606,7 +609,10 @@ def test_a_flood_of_messages_is_refused_and_the_session_lives():
 
 @pytest.mark.parametrize("text", [HUGE_INT, DEEP], ids=["huge int", "deep"])
 def test_json_beyond_the_parsers_limits_is_a_plain_error(text):
-    with TestClient(create_app(workers=1), base_url=LOCAL) as client, client.websocket_connect(WS) as ws:
+    with (
+        TestClient(create_app(workers=1), base_url=LOCAL) as client,
+        client.websocket_connect(WS) as ws,
+    ):
         assert ws.receive_json()["type"] == "hello"
         ws.send_text(text)
         reply = ws.receive_json()
