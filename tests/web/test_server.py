@@ -129,6 +129,17 @@ def test_bad_messages_get_one_line_errors_and_the_session_lives(client):
         assert receive(ws, "ready")["reset"]
 
 
+def test_infinite_and_huge_numbers_are_refused_and_the_session_lives(client):
+    with session(client, data={}) as (ws, *_):
+        for text in ['{"type": "setup", "lanes": [{"learning_rate": 1e39}]}',
+                     '{"type": "setup", "data": {"noise": Infinity}}']:  # fmt: skip
+            reply = error_of(ws, text)
+            assert reply["about"] == "setup" and "is not a usable number" in reply["message"]
+        ws.send_json({"type": "step"})
+        snap = snapshot_at(ws, CHUNK)
+        assert snap["lanes"][0]["metrics"]["lr"] == pytest.approx(0.01)  # the setup as it was
+
+
 def test_a_bad_setup_changes_nothing_and_numbers_do_not_restart(client):
     with session(client, data={}) as (ws, *_):
         ws.send_json({"type": "step"})

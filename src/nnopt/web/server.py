@@ -335,7 +335,8 @@ async def _handle(slot: Slot, ws: WebSocket, text: str | None, run) -> None:
         async with slot.lock:
             replies = await run(_apply, slot.session, message)
     except NnoptError as exc:
-        replies = [json.dumps({"type": "error", "about": kind, "message": str(exc)})]
+        about = kind or getattr(exc, "about", None)  # a refused setup resets the page's controls
+        replies = [json.dumps({"type": "error", "about": about, "message": str(exc)})]
     except Exception:
         log.exception("playground: %s failed", kind)
         error = f"{kind}: the server failed on this request (see its log); the tab stays open"
