@@ -51,7 +51,7 @@ def test_bad_messages_are_named(text, expected):
         ('{"type": "setup", "lanes": [{"learning_rate": 1e39}]}', "lanes[0].learning_rate", "1e+39"),
         ('{"type": "setup", "lanes": [{"decay_rate": -1e39}]}', "lanes[0].decay_rate", "-1e+39"),
         ('{"type": "setup", "data": {"noise": 1e400}}', "data.noise", "Infinity"),
-        ('{"type": "setup", "lanes": [{"hidden": [4, 1' + "0" * 39 + ']}]}', "lanes[0].hidden[1]", str(10**39)[:37] + "..."),
+        ('{"type": "setup", "lanes": [{"hidden": [4, 1' + "0" * 39 + ']}]}', "lanes[0].hidden[1]", str(10**39)),
         ('{"type": "step", "chunks": Infinity}', "chunks", "Infinity"),
     ],
 )  # fmt: skip
