@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import os
 import secrets
 import socket
@@ -64,6 +65,8 @@ DROP_YIELD = 32  # dropped messages between yields to the loop (~1 ms of droppin
 # A tab that sends nothing and trains nothing for this long is closed (its socket and
 # session freed), with this close code and a reason the page shows.
 IDLE_SECONDS = 15 * 60.0
+TURN_GRACE = 0.02  # seconds a session's place is kept after its turn (see Turns)
+TURN_RETURN = 1.0  # a session asking this long after its last turn has been away
 IDLE_CLOSE_CODE = 4000
 
 
@@ -138,6 +141,84 @@ class Sessions:
         self.addresses.pop(session_id, None)
 
 
+class Turns:
+    """Training turns on the pool, shared fairly: at most ``width`` run at once, and of the
+    sessions waiting, the one that has used the least training time goes next.
+
+    Each turn is bounded (a frame: about FRAME_SECONDS of updates, however big the lanes,
+    and a snapshot drawn only as often as training takes longer), but turns differ in
+    length; counting the time each used, not the turns, gives a small session as much of
+    the pool as a big one while both train. A session ending its turn while it has used
+    the least keeps its place for TURN_GRACE seconds (it sends its frame and asks again),
+    so a waiting big one does not take every other turn. A session that comes (back) to
+    train after TURN_RETURN seconds starts level with the least used one training, so time
+    it left unused is no credit.
+    """
+
+    def __init__(self, width: int, grace: float = TURN_GRACE):
+        self.width = width
+        self.grace = grace
+        self.running: set[str] = set()
+        self.waiting: dict[str, asyncio.Future] = {}
+        self.kept: dict[str, asyncio.TimerHandle] = {}  # places kept for a session's next turn
+        self.used: dict[str, float] = {}  # session id -> seconds of training turns
+        self.ended: dict[str, float] = {}  # session id -> when its last turn ended
+
+    @contextlib.asynccontextmanager
+    async def turn(self, session_id: str):
+        """Waits for this session's turn; the block's duration is counted as its use."""
+        now = time.perf_counter()
+        if now - self.ended.get(session_id, -math.inf) > TURN_RETURN:  # new, or back
+            others = (*self.running, *self.waiting, *self.kept)
+            active = [self.used[k] for k in others if k in self.used and k != session_id]
+            self.used[session_id] = max(self.used.get(session_id, 0.0), min(active, default=0.0))
+        kept = self.kept.pop(session_id, None)
+        if kept is not None:
+            kept.cancel()
+            self.running.add(session_id)
+        elif len(self.running) + len(self.kept) >= self.width or self.waiting:
+            self.waiting[session_id] = asyncio.get_running_loop().create_future()
+            self._next()
+            try:
+                await self.waiting[session_id]
+            except asyncio.CancelledError:
+                if self.waiting.pop(session_id, None) is None:  # given the turn meanwhile
+                    self.running.discard(session_id)
+                    self._next()
+                raise
+        else:
+            self.running.add(session_id)
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.ended[session_id] = time.perf_counter()
+            self.used[session_id] = self.used.get(session_id, 0.0) + self.ended[session_id] - start
+            self.running.discard(session_id)
+            waiting = [self.used.get(k, 0.0) for k in self.waiting]
+            if waiting and self.used[session_id] < min(waiting):
+                loop = asyncio.get_running_loop()
+                self.kept[session_id] = loop.call_later(self.grace, self._release, session_id)
+            self._next()
+
+    def forget(self, session_id: str) -> None:
+        self.used.pop(session_id, None)
+        self.ended.pop(session_id, None)
+        self._release(session_id)
+
+    def _release(self, session_id: str) -> None:
+        handle = self.kept.pop(session_id, None)
+        if handle is not None:
+            handle.cancel()
+            self._next()
+
+    def _next(self) -> None:
+        while len(self.running) + len(self.kept) < self.width and self.waiting:
+            chosen = min(self.waiting, key=lambda k: self.used.get(k, 0.0))
+            self.running.add(chosen)
+            self.waiting.pop(chosen).set_result(None)
+
+
 # ---------------------------------------------------------------- the app
 
 
@@ -149,9 +230,8 @@ def create_app(
     """The playground app; training runs on a pool of ``workers`` threads (default: the
     cores). ``access``: the hosts and token it answers (default: loopback, no token);
     ``idle_seconds``: how long a tab that sends nothing and trains nothing stays open."""
-    executor = ThreadPoolExecutor(
-        max_workers=workers or os.cpu_count() or 2, thread_name_prefix="nnopt-train"
-    )
+    workers = workers or os.cpu_count() or 2
+    executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="nnopt-train")
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -171,6 +251,7 @@ def create_app(
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.sessions = Sessions(LIMITS.sessions, LIMITS.sessions_per_address)
     app.state.executor = executor
+    app.state.turns = Turns(workers)
     app.state.access = access
     app.state.idle_seconds = idle_seconds
     return app
@@ -241,7 +322,7 @@ async def playground(ws: WebSocket) -> None:
     async def run(fn, *args):
         return await _run(ws.app, fn, *args)
 
-    frames = asyncio.create_task(_frame_loop(slot, ws, run))
+    frames = asyncio.create_task(_frame_loop(slot, ws, run, ws.app.state.turns))
     try:
         await _send(slot, ws, json.dumps(_hello(slot.session.id)))
         while True:
@@ -263,6 +344,7 @@ async def playground(ws: WebSocket) -> None:
     finally:
         frames.cancel()
         sessions.close(slot.session.id)
+        ws.app.state.turns.forget(slot.session.id)
 
 
 async def _close_idle(slot: Slot, ws: WebSocket, idle: float) -> None:
@@ -357,15 +439,15 @@ def _frame(session: Session) -> str | None:
     return None if snapshot is None else json.dumps(snapshot)
 
 
-async def _frame_loop(slot: Slot, ws: WebSocket, run) -> None:
-    """Trains and streams while the session wants frames, one frame at a time: the send
-    waits for the socket, so a slow tab slows only its own training."""
+async def _frame_loop(slot: Slot, ws: WebSocket, run, turns: Turns) -> None:
+    """Trains and streams while the session wants frames, one frame (a turn) at a time: the
+    send waits for the socket, so a slow tab slows only its own training."""
     loop = asyncio.get_running_loop()
     while True:
         await slot.wake.wait()
         start = loop.time()
         try:
-            async with slot.lock:
+            async with turns.turn(slot.session.id), slot.lock:
                 text = await run(_frame, slot.session)
             if text is not None:
                 await _send(slot, ws, text)
