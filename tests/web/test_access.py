@@ -12,7 +12,7 @@ from starlette.testclient import TestClient, WebSocketDenialResponse
 from starlette.websockets import WebSocketDisconnect
 
 from nnopt.web.access import LOOPBACK_NAMES, Access, host_name
-from nnopt.web.server import create_app
+from nnopt.web.server import bind_socket, create_app, url_of
 
 EVIL = "http://evil.example"
 LAB_WS = "ws://lab.school:8000/ws"
@@ -93,3 +93,14 @@ def test_a_foreign_origin_is_still_refused_on_the_servers_own_host():
         with pytest.raises(WebSocketDisconnect):
             with client.websocket_connect("ws://127.0.0.1/ws", headers={"origin": EVIL}) as ws:
                 ws.receive_json()
+
+
+def test_the_printed_address_carries_the_token_off_loopback():
+    sock = bind_socket("127.0.0.1", 0)
+    try:
+        port = sock.getsockname()[1]
+        assert url_of(sock, Access.for_host("127.0.0.1")) == f"http://127.0.0.1:{port}/"
+        lab = Access.for_host("0.0.0.0", token="abc")
+        assert url_of(sock, lab) == f"http://127.0.0.1:{port}/?token=abc"
+    finally:
+        sock.close()
