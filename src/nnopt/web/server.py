@@ -192,11 +192,13 @@ class Turns:
         try:
             yield
         finally:
-            self.ended[session_id] = time.perf_counter()
-            self.used[session_id] = self.used.get(session_id, 0.0) + self.ended[session_id] - start
             self.running.discard(session_id)
+            gone = session_id not in self.used  # forgotten (its tab closed) during the turn
+            if not gone:
+                self.ended[session_id] = time.perf_counter()
+                self.used[session_id] += self.ended[session_id] - start
             waiting = [self.used.get(k, 0.0) for k in self.waiting]
-            if waiting and self.used[session_id] < min(waiting):
+            if not gone and waiting and self.used[session_id] < min(waiting):
                 loop = asyncio.get_running_loop()
                 self.kept[session_id] = loop.call_later(self.grace, self._release, session_id)
             self._next()
