@@ -25,12 +25,12 @@ def test_a_short_session_gets_turns_while_a_long_one_waits():
                     order.append(name)
                     await asyncio.sleep(seconds)
 
-        await asyncio.gather(tab("big", 0.2, 3), tab("small", 0.01, 60))
+        await asyncio.gather(tab("big", 0.1, 3), tab("small", 0.005, 60))
         return order
 
     order = asyncio.run(main())
     # First come, first served would alternate (one small turn per big one); counting the
-    # time used, the small tab catches up the big one's 0.2 s before it goes again.
+    # time used, the small tab catches up the big one's 0.1 s before it goes again.
     between = [len(run) for run in "".join("b" if n == "big" else "s" for n in order).split("b")]
     assert order[0] == "big" and len(between) == 4
     assert all(count >= 5 for count in between[1:3]), between
