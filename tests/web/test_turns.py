@@ -80,3 +80,23 @@ def test_a_slow_lane_runs_only_what_fits_its_slice():
 def _dataset(setup):
     session = Session("t")
     return session._dataset(setup, protocol.lane_configs(setup)[0])
+
+
+def test_a_wait_cancelled_while_another_turn_ends_is_skipped():
+    async def main():
+        turns, got = Turns(width=1), []
+
+        async def take(name):
+            async with turns.turn(name):
+                got.append(name)
+
+        async with turns.turn("a"):
+            gone = asyncio.create_task(take("gone"))
+            later = asyncio.create_task(take("later"))
+            await asyncio.sleep(0)  # both wait
+            gone.cancel()  # its future is cancelled now, its handler runs later
+        await asyncio.gather(gone, later, return_exceptions=True)
+        return got, turns
+
+    got, turns = asyncio.run(main())
+    assert got == ["later"] and not turns.running and not turns.waiting

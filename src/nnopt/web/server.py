@@ -217,8 +217,11 @@ class Turns:
     def _next(self) -> None:
         while len(self.running) + len(self.kept) < self.width and self.waiting:
             chosen = min(self.waiting, key=lambda k: self.used.get(k, 0.0))
+            future = self.waiting.pop(chosen)
+            if future.done():  # cancelled (its tab closed): the task is going away
+                continue
             self.running.add(chosen)
-            self.waiting.pop(chosen).set_result(None)
+            future.set_result(None)
 
 
 # ---------------------------------------------------------------- the app
