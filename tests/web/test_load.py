@@ -10,6 +10,12 @@ flood too), answer plain HTTP, stay within a memory bound and free every session
 clients close. How fast it does so is printed, not asserted: the rates depend on how busy
 the machine is (``bench/bench_playground.py`` measures them).
 
+Beside it, as a class of users would: a foreign ``Host`` is refused (403) and 64 idle
+sockets from one address leave a second address free to train; a tab trying 256 network
+shapes keeps the server's memory under a stated bound; and a small tab keeps its share of
+steps beside the largest races. Every client connects from its own loopback address
+(127.0.0.0/8), as the tabs of a class come from their own machines.
+
 The figures are printed (``pytest -s``) and written to ``test-artifacts/load.json``. A
 larger run on demand (at most 28 sessions: the misbehaving clients hold up to 4 of the
 server's 32):

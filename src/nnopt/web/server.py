@@ -4,8 +4,12 @@ A Starlette app on uvicorn, inside the nnopt process. Each tab's websocket owns 
 :class:`~nnopt.web.session.Session`; closing the tab closes the socket and frees it.
 Training never runs on the event loop: every message and every frame is handled on a
 shared thread pool (JAX releases the GIL while it computes), one call at a time per
-session, and each session asks for one frame at a time, so many tabs take turns fairly
-and the server stays responsive. Routes:
+session, and each session asks for one frame at a time; frames are turns handed out by
+:class:`Turns` (the waiting session that used the least training time goes next), so a
+big race cannot starve a small network and the server stays responsive. Every request
+first passes :class:`nnopt.web.access.Guard` (its Host, and off loopback its token); one
+client address holds at most ``LIMITS.sessions_per_address`` sessions, an idle tab is
+closed after IDLE_SECONDS, and a request must arrive whole within REQUEST_SECONDS. Routes:
 
 - ``GET /``: the page; ``/static/*``: its script and style (shipped in the package);
 - ``GET /api/choices``: the registries and limits the page builds its menus from;
