@@ -19,7 +19,7 @@ from websockets.sync.client import connect
 
 from nnopt.cli.main import main
 from nnopt.web.protocol import CHUNK, LIMITS
-from nnopt.web.server import ServerThread, Sessions, create_app
+from nnopt.web.server import ServerThread, Sessions, bind_socket, create_app
 
 LOCAL = "http://127.0.0.1"  # the Host every request names (see nnopt.web.access)
 WS = "ws://127.0.0.1/ws"  # TestClient joins a relative websocket path to ws://testserver
@@ -339,3 +339,59 @@ def test_a_request_that_never_arrives_whole_is_cut_off():
         assert httpx2.get(server.url + "api/health", timeout=30).json() == {"sessions": 1}
         ws.send(json.dumps({"type": "speed", "value": "slow"}))
         assert json.loads(ws.recv(timeout=30))["type"] == "status"
+
+
+def test_a_page_from_another_site_cannot_open_a_session(client):
+    with pytest.raises(WebSocketDisconnect):
+        with client.websocket_connect(WS, headers={"origin": "http://evil.example"}) as ws:
+            ws.receive_json()
+
+
+@pytest.mark.slow
+def test_the_real_server_stays_responsive_while_tabs_train():
+    with ServerThread() as server:
+        url = server.url.replace("http", "ws") + "ws"
+        with connect(url) as busy, connect(url) as other:
+            for ws in (busy, other):
+                json.loads(ws.recv(timeout=10))  # hello
+            busy.send(json.dumps({"type": "setup"}))
+            busy.send(json.dumps({"type": "speed", "value": "max"}))
+            busy.send(json.dumps({"type": "play"}))
+            step = 0
+            while step < 10 * CHUNK:  # compiled and training flat out
+                message = json.loads(busy.recv(timeout=60))
+                step = message.get("step", step)
+            # While one tab trains flat out, plain HTTP is answered and another tab gets its
+            # setup trained (each within a generous bound; bench_playground.py times them).
+            for _ in range(10):
+                assert httpx2.get(server.url + "api/choices", timeout=60).status_code == 200
+            other.send(json.dumps({"type": "setup"}))
+            while json.loads(other.recv(timeout=120))["type"] != "snapshot":
+                pass
+            assert busy.recv(timeout=60)  # and the busy tab still streams
+
+
+# ---------------------------------------------------------------- nnopt serve
+
+
+def test_serve_rejects_a_bad_port(capsys):
+    assert main(["serve", "--port", "70000"]) == 2
+    assert "--port 70000 is out of range: must be 0 to 65535" in capsys.readouterr().err
+
+
+def test_serve_reports_a_port_in_use(capsys):
+    taken = bind_socket("127.0.0.1", 0)
+    port = taken.getsockname()[1]
+    try:
+        assert main(["serve", "--port", str(port)]) == 2
+    finally:
+        taken.close()
+    err = capsys.readouterr().err
+    assert f"cannot listen on 127.0.0.1:{port}" in err and "\n" == err[-1] and err.count("\n") == 1
+
+
+def test_serve_help_names_its_options(capsys):
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    out = capsys.readouterr().out
+    assert "--host" in out and "--port" in out and "--open" in out
