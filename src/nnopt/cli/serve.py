@@ -22,7 +22,8 @@ def register(subparsers) -> None:
     p.add_argument(
         "--host",
         default="127.0.0.1",
-        help="address to listen on (default 127.0.0.1: this machine only)",
+        help="address to listen on (default 127.0.0.1: this machine only; any other "
+        "address, such as 0.0.0.0 for a class, needs the token in the printed address)",
     )
     p.add_argument(
         "--port", type=int, default=8000, help="port to listen on (default 8000; 0 = any free)"
