@@ -227,3 +227,22 @@ def test_uploading_a_good_and_a_bad_csv(open_page, tmp_path):
     step = page.evaluate("nnopt.snapshot.step")
     page.wait_for_function(f"nnopt.snapshot.step > {step}")  # the session lives on
     shot(page, "upload-error")
+
+
+def test_off_loopback_the_page_opens_with_its_token_and_trains(browser):
+    """Served to a class (``--host 0.0.0.0``): the printed address's token becomes a cookie
+    that the page's websocket carries; without the token the page is refused."""
+    from nnopt.web.server import ServerThread
+
+    with ServerThread(host="0.0.0.0") as lab:
+        port = lab.sock.getsockname()[1]
+        context = browser.new_context()
+        page = context.new_page()
+        try:
+            assert page.goto(f"http://127.0.0.1:{port}/").status == 403
+            assert page.goto(f"http://127.0.0.1:{port}/?token={lab.access.token}").status == 200
+            page.wait_for_function(READY, timeout=30_000)
+            page.click("#step")
+            train_until(page, CHUNK)
+        finally:
+            context.close()

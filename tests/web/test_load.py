@@ -10,6 +10,12 @@ flood too), answer plain HTTP, stay within a memory bound and free every session
 clients close. How fast it does so is printed, not asserted: the rates depend on how busy
 the machine is (``bench/bench_playground.py`` measures them).
 
+Beside it, as a class of users would: a foreign ``Host`` is refused (403) and 64 idle
+sockets from one address leave a second address free to train; a tab trying 256 network
+shapes keeps the server's memory under a stated bound; and a small tab keeps its share of
+steps beside the largest races. Every client connects from its own loopback address
+(127.0.0.0/8), as the tabs of a class come from their own machines.
+
 The figures are printed (``pytest -s``) and written to ``test-artifacts/load.json``. A
 larger run on demand (at most 28 sessions: the misbehaving clients hold up to 4 of the
 server's 32):
@@ -39,10 +45,14 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from nnopt.engine.compilation import PROGRAMS_KEPT
 from nnopt.web.protocol import LIMITS
 from nnopt.web.server import MESSAGE_BURST, WEBSOCKET_MAX_BYTES, create_app
+
+LOCAL = "http://127.0.0.1"  # the Host every request names (see nnopt.web.access)
+WS = "ws://127.0.0.1/ws"  # TestClient joins a relative websocket path to ws://testserver
 
 SECONDS = float(os.environ.get("NNOPT_LOAD_SECONDS", "30"))
 SESSIONS = int(os.environ.get("NNOPT_LOAD_SESSIONS", "20"))
@@ -144,9 +154,10 @@ FLOODER = """
 import asyncio, json, sys, time
 from websockets.asyncio.client import connect
 
-async def main(url, seconds):
+async def main(url, seconds, source):
     seen = {"sent": 0, "replies": 0, "not_json": 0, "too_many": 0, "other": [], "alive": False}
-    async with connect(url, proxy=None, max_size=2**22, close_timeout=5, ping_interval=None) as ws:
+    options = {"proxy": None, "max_size": 2**22, "close_timeout": 5, "ping_interval": None}
+    async with connect(url, local_addr=(source, 0), **options) as ws:
         json.loads(await ws.recv())  # hello
 
         async def read():
@@ -183,8 +194,17 @@ async def main(url, seconds):
             seen["closed"] = [ws.close_code, ws.close_reason]
     print(json.dumps(seen), flush=True)
 
-asyncio.run(main(sys.argv[1], float(sys.argv[2])))
+asyncio.run(main(sys.argv[1], float(sys.argv[2]), sys.argv[3]))
 """
+
+
+def address(client: int | str) -> str:
+    """The loopback address a client connects from: the server takes at most
+    LIMITS.sessions_per_address sessions from one, so each training tab (by its index) and
+    each misbehaving client has its own, as the tabs of a class would."""
+    if isinstance(client, int):
+        return f"127.0.1.{client + 1}"
+    return f"127.0.2.{['malformed', 'oversized', 'flood', 'idle', 'other'].index(client) + 1}"
 
 
 def oversized_message(size: int) -> str:
@@ -390,7 +410,7 @@ async def still_alive(ws, tally: Tally) -> None:
 
 async def train(url: str, record: Trainer, until: float) -> None:
     """A tab that sets up, presses Play and watches until ``until``; then pauses and closes."""
-    async with connect(url, **WS_OPTIONS) as ws:
+    async with connect(url, local_addr=(address(record.index), 0), **WS_OPTIONS) as ws:
         await expect(ws, "hello")
         await ws.send(json.dumps(setup_of(record.index)))
         if record.index % 4 == 3:
@@ -415,7 +435,7 @@ async def train(url: str, record: Trainer, until: float) -> None:
 
 async def send_malformed(url: str, tally: Tally, until: float) -> None:
     """Cycles through :data:`MALFORMED`, ten a second, checking the session lives on."""
-    async with connect(url, **WS_OPTIONS) as ws:
+    async with connect(url, local_addr=(address("malformed"), 0), **WS_OPTIONS) as ws:
         await expect(ws, "hello")
         await ws.send(json.dumps({"type": "setup"}))  # step and view are checked on a session
         await expect(ws, "snapshot")
@@ -436,7 +456,7 @@ async def send_malformed(url: str, tally: Tally, until: float) -> None:
 async def send_oversized(url: str, tally: Tally, until: float) -> None:
     """Messages over the protocol's cap (an error each) and, on a second connection, one
     over the websocket's own cap (the server closes that socket with 1009, as designed)."""
-    async with connect(url, **WS_OPTIONS) as ws:
+    async with connect(url, local_addr=(address("oversized"), 0), **WS_OPTIONS) as ws:
         tally.session.set_result((await expect(ws, "hello"))["session"])
         for round_ in range(1000):
             if time.monotonic() >= until - 2:
@@ -450,7 +470,7 @@ async def send_oversized(url: str, tally: Tally, until: float) -> None:
                     tally.problems.append(f"a message of {size} bytes got {str(reply)[:200]}")
             await still_alive(ws, tally)
             if round_ % 3 == 0:
-                async with connect(url, **WS_OPTIONS) as big:
+                async with connect(url, local_addr=(address("oversized"), 0), **WS_OPTIONS) as big:
                     await expect(big, "hello")
                     await big.send(oversized_message(WEBSOCKET_MAX_BYTES + 1))
                     try:
@@ -473,7 +493,7 @@ async def flood(url: str, tally: Tally, trainers: list[Trainer], until: float) -
         await asyncio.sleep(0.2)
     seconds = max(1.0, min(SECONDS / 3, FLOOD_SECONDS, until - time.monotonic() - 2))
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", FLOODER, url, str(seconds), stdout=subprocess.PIPE
+        sys.executable, "-c", FLOODER, url, str(seconds), address("flood"), stdout=subprocess.PIPE
     )
     try:
         out, _ = await asyncio.wait_for(proc.communicate(), seconds + 80)
@@ -564,9 +584,9 @@ async def run_load(server: Server, trainers: list[Trainer], tally: Tally, until:
 
 
 def test_health_counts_the_open_sessions():
-    with TestClient(create_app(workers=1)) as client:
+    with TestClient(create_app(workers=1), base_url=LOCAL) as client:
         assert client.get("/api/health").json() == {"sessions": 0}
-        with client.websocket_connect("/ws") as ws:
+        with client.websocket_connect(WS) as ws:
             assert ws.receive_json()["type"] == "hello"
             assert client.get("/api/health").json() == {"sessions": 1}
         for _ in range(100):
@@ -577,7 +597,10 @@ def test_health_counts_the_open_sessions():
 
 
 def test_a_flood_of_messages_is_refused_and_the_session_lives():
-    with TestClient(create_app(workers=1)) as client, client.websocket_connect("/ws") as ws:
+    with (
+        TestClient(create_app(workers=1), base_url=LOCAL) as client,
+        client.websocket_connect(WS) as ws,
+    ):
         assert ws.receive_json()["type"] == "hello"
         for _ in range(MESSAGE_BURST + 20):
             ws.send_text(SPEED)
@@ -603,7 +626,10 @@ def test_a_flood_of_messages_is_refused_and_the_session_lives():
 
 @pytest.mark.parametrize("text", [HUGE_INT, DEEP], ids=["huge int", "deep"])
 def test_json_beyond_the_parsers_limits_is_a_plain_error(text):
-    with TestClient(create_app(workers=1)) as client, client.websocket_connect("/ws") as ws:
+    with (
+        TestClient(create_app(workers=1), base_url=LOCAL) as client,
+        client.websocket_connect(WS) as ws,
+    ):
         assert ws.receive_json()["type"] == "hello"
         ws.send_text(text)
         reply = ws.receive_json()
@@ -731,3 +757,191 @@ def test_the_server_holds_up_under_load():
     assert latencies, "no plain HTTP request was answered during the load"
     assert 0 < status["VmHWM"] < PEAK_MEMORY_BYTES
     assert sessions_left == 0, f"{sessions_left} sessions still open {FREED_SECONDS} s after close"
+
+
+# ---------------------------------------------------------------- a class of users
+
+
+def http_status(port: int, method: str, path: str, host: str) -> tuple[int, bytes]:
+    """(status, body) of a request that names ``host`` in its Host header."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request(method, path, body=b"" if method == "POST" else None, headers={"Host": host})
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+async def hold_idle(url: str, source: str, held: list, refused: list) -> None:
+    """One idle socket from ``source``: kept open if the server says hello, else the error
+    and the close code it was refused with."""
+    ws = await connect(url, local_addr=(source, 0), **WS_OPTIONS)
+    first = json.loads(await asyncio.wait_for(ws.recv(), 60))
+    if first["type"] == "hello":
+        held.append(ws)
+        return
+    try:
+        await asyncio.wait_for(ws.recv(), 60)
+    except ConnectionClosed as exc:
+        refused.append((first["message"], exc.rcvd.code if exc.rcvd else None))
+    await ws.close()
+
+
+async def locked_out(server: Server) -> dict:
+    """64 idle sockets from one address, then a tab from another that sets up and trains."""
+    held, refused = [], []
+    try:
+        await asyncio.gather(
+            *(hold_idle(server.ws_url, address("idle"), held, refused) for _ in range(64))
+        )
+        async with connect(server.ws_url, local_addr=(address("other"), 0), **WS_OPTIONS) as ws:
+            await expect(ws, "hello")
+            await ws.send(json.dumps({"type": "setup"}))
+            await ws.send(json.dumps({"type": "step"}))
+            step = 0
+            for _ in range(100):
+                message = await next_json(ws, 120)
+                step = max(step, message.get("step", 0) if message["type"] == "snapshot" else 0)
+                if step >= 50:
+                    break
+            sessions = json.loads(http_get(server.port, "/api/health")[1])["sessions"]
+        # And a page whose name was rebound to this machine is refused before any route.
+        foreign = f"ws://evil.example:{server.port}/ws"
+        try:
+            async with connect(foreign, host="127.0.0.1", port=server.port, **WS_OPTIONS):
+                rebound = None
+        except InvalidStatus as exc:
+            rebound = exc.response.status_code
+        return {"held": len(held), "refused": refused, "other_step": step,
+                "sessions": sessions, "rebound_websocket": rebound}  # fmt: skip
+    finally:
+        for ws in held:
+            await ws.close()
+
+
+@pytest.mark.slow
+def test_a_foreign_host_is_refused_and_one_address_locks_nobody_out():
+    with server_process() as server:
+        for method, path in [("GET", "/"), ("GET", "/api/health"), ("POST", "/api/upload/x")]:
+            status, body = http_status(server.port, method, path, f"evil.example:{server.port}")
+            assert status == 403 and body.startswith(b"Host 'evil.example:"), (path, body)
+        seen = asyncio.run(locked_out(server))
+        log = server.log()
+    per = LIMITS.sessions_per_address
+    print("\nlocked out:", {**seen, "refused": len(seen["refused"])})
+    assert seen["held"] == per and len(seen["refused"]) == 64 - per
+    why = f"at most {per} tabs from one address ({address('idle')}); close one and reload"
+    assert set(seen["refused"]) == {(why, 1013)}
+    assert seen["other_step"] >= 50 and seen["sessions"] == per + 1  # another address trains
+    assert seen["rebound_websocket"] == 403
+    assert "Traceback" not in log, log[-3000:]
+
+
+# Each distinct network is a compiled program of ~5-7 MiB; the server keeps PROGRAMS_KEPT of
+# them. Over 256 shapes its memory may grow by what those take, with room to spare, and no
+# more: every program kept would be ~1.6 GiB more.
+SHAPES = [[a, b] for a in range(1, 17) for b in range(1, 17)]
+SHAPES_GROWTH_BYTES = PROGRAMS_KEPT * 8 * 2**20 + 256 * 2**20
+
+
+async def try_shapes(server: Server, shapes: list, rss: list) -> None:
+    async with connect(server.ws_url, **WS_OPTIONS) as ws:
+        await expect(ws, "hello")
+        for i, hidden in enumerate(shapes):
+            await ws.send(json.dumps({"type": "setup", "lanes": [{"hidden": hidden}]}))
+            await ws.send(json.dumps({"type": "step"}))
+            for _ in range(100):
+                message = await next_json(ws, 120)
+                if message["type"] == "snapshot" and message["step"] >= 50:
+                    break
+                assert message["type"] != "error", message
+            if i in (0, len(shapes) - 1) or i % 32 == 31:
+                rss.append(server.status()["VmRSS"])
+
+
+@pytest.mark.slow
+def test_memory_stays_bounded_over_256_network_shapes():
+    rss: list[int] = []
+    with server_process() as server:
+        asyncio.run(asyncio.wait_for(try_shapes(server, SHAPES, rss), 1800))
+        log = server.log()
+    mib = [round(r / 2**20) for r in rss]
+    print(f"\nVmRSS (MiB) after shape 1, every 32nd and the last of {len(SHAPES)}: {mib}")
+    assert "Traceback" not in log, log[-3000:]
+    assert rss[-1] - rss[0] < SHAPES_GROWTH_BYTES, (mib, SHAPES_GROWTH_BYTES // 2**20)
+
+
+# The largest race a tab may set up: 8 lanes of 6 x 16 neurons, batches of 512 of 5000 points.
+BIG = {
+    "type": "setup",
+    "data": {"n_samples": LIMITS.points},
+    "lanes": [
+        {"hidden": [LIMITS.neurons] * LIMITS.hidden_layers, "batch_size": LIMITS.batch_size,
+         "seed": i} for i in range(LIMITS.lanes)
+    ],
+}  # fmt: skip
+BIGS = 4
+SHARE_SECONDS = 8.0
+
+
+async def watch(url: str, setup: dict, steps: list, source: str) -> None:
+    """A tab training ``setup`` at max speed: (time, step) of each snapshot into ``steps``."""
+    async with connect(url, local_addr=(source, 0), **WS_OPTIONS) as ws:
+        await expect(ws, "hello")
+        for message in (setup, {"type": "speed", "value": "max"}, {"type": "play"}):
+            await ws.send(json.dumps(message))
+        for _ in range(10_000_000):
+            message = await next_json(ws, 300)
+            if message["type"] == "snapshot":
+                steps.append((time.monotonic(), min(lane["step"] for lane in message["lanes"])))
+            assert message["type"] != "error", message
+
+
+def steps_between(steps: list, start: float, end: float) -> int:
+    inside = [step for t, step in steps if start <= t <= end]
+    return inside[-1] - inside[0] if len(inside) > 1 else 0
+
+
+async def share_beside_bigs(server: Server) -> dict:
+    small, bigs = [], [[] for _ in range(BIGS)]
+    tasks = [asyncio.create_task(watch(server.ws_url, {"type": "setup"}, small, "127.0.3.1"))]
+    try:
+        async with asyncio.timeout(600):
+            while not small or small[-1][1] < 1000:  # compiled and training
+                await asyncio.sleep(0.1)
+            start = time.monotonic()
+            await asyncio.sleep(SHARE_SECONDS)
+            alone = steps_between(small, start, start + SHARE_SECONDS)
+            for i, steps in enumerate(bigs):
+                tasks.append(
+                    asyncio.create_task(watch(server.ws_url, BIG, steps, f"127.0.3.{i + 2}"))
+                )
+            while not all(steps and steps[-1][1] > 0 for steps in bigs):  # every lane trained
+                await asyncio.sleep(0.1)
+                for task in tasks:
+                    if task.done():
+                        task.result()  # an error ends the test with it
+            start = time.monotonic()
+            await asyncio.sleep(SHARE_SECONDS)
+            beside = steps_between(small, start, start + SHARE_SECONDS)
+            big = [steps_between(steps, start, start + SHARE_SECONDS) for steps in bigs]
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return {"alone": alone, "beside": beside, "big": big}
+
+
+@pytest.mark.slow
+def test_a_small_session_keeps_a_fair_share_beside_big_ones():
+    """A fair share of the server's training time beside BIGS of the largest races is
+    1/(BIGS + 1); the small tab must keep at least a quarter of that, counted in its steps
+    in equal spans alone and beside them (with first come, first served it kept ~0.1%)."""
+    with server_process() as server:
+        seen = asyncio.run(share_beside_bigs(server))
+        log = server.log()
+    share = seen["beside"] / seen["alone"]
+    print(f"\nfair share: {seen}, the small tab's share of its steps alone {share:.3f}")
+    assert "Traceback" not in log, log[-3000:]
+    assert seen["alone"] > 0 and share >= 1 / (4 * (BIGS + 1)), seen

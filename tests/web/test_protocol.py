@@ -42,6 +42,36 @@ def test_bad_messages_are_named(text, expected):
         protocol.parse_message(text)
 
 
+@pytest.mark.parametrize(
+    "text, path, shown",
+    [
+        ('{"type": "setup", "lanes": [{"learning_rate": Infinity}]}', "lanes[0].learning_rate", "Infinity"),
+        ('{"type": "setup", "lanes": [{}, {"reg_scale": -Infinity}]}', "lanes[1].reg_scale", "-Infinity"),
+        ('{"type": "setup", "data": {"noise": NaN}}', "data.noise", "NaN"),
+        ('{"type": "setup", "lanes": [{"learning_rate": 1e39}]}', "lanes[0].learning_rate", "1e+39"),
+        ('{"type": "setup", "lanes": [{"decay_rate": -1e39}]}', "lanes[0].decay_rate", "-1e+39"),
+        ('{"type": "setup", "data": {"noise": 1e400}}', "data.noise", "Infinity"),
+        ('{"type": "setup", "lanes": [{"hidden": [4, 1' + "0" * 39 + ']}]}', "lanes[0].hidden[1]", str(10**39)),
+        ('{"type": "step", "chunks": Infinity}', "chunks", "Infinity"),
+    ],
+)  # fmt: skip
+def test_numbers_that_are_not_float32_are_refused_naming_the_field(text, path, shown):
+    kind = json.loads(text)["type"]
+    with pytest.raises(ProtocolError) as refused:
+        protocol.parse_message(text)
+    assert str(refused.value) == (
+        f"{kind}: {path} = {shown} is not a usable number; numbers must be finite and "
+        "within ±3.403e+38 (float32)"
+    )
+    assert refused.value.about == kind
+
+
+def test_numbers_within_float32_pass():
+    text = '{"type": "setup", "lanes": [{"learning_rate": 3.4e38, "reg_scale": 1e-45}]}'
+    assert protocol.parse_message(text)["lanes"][0]["learning_rate"] == 3.4e38
+    assert protocol.unusable_number({"a": [1, 2.5, {"b": -3.4028234663852886e38}]}) is None
+
+
 def test_a_message_too_long_is_refused_before_parsing():
     text = json.dumps({"type": "import", "toml": "x" * LIMITS.message_bytes})
     with pytest.raises(ProtocolError, match=f"at most {LIMITS.message_bytes}"):

@@ -14,11 +14,15 @@ import httpx2
 import pytest
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from nnopt.cli.main import main
 from nnopt.web.protocol import CHUNK, LIMITS
 from nnopt.web.server import ServerThread, Sessions, bind_socket, create_app
+
+LOCAL = "http://127.0.0.1"  # the Host every request names (see nnopt.web.access)
+WS = "ws://127.0.0.1/ws"  # TestClient joins a relative websocket path to ws://testserver
 
 GOOD_CSV = b"x0,x1,label\n" + b"".join(
     f"{i % 7 - 3},{i % 5 - 2},{int((i % 7 - 3) * (i % 5 - 2) >= 0)}\n".encode() for i in range(60)
@@ -27,7 +31,7 @@ GOOD_CSV = b"x0,x1,label\n" + b"".join(
 
 @pytest.fixture
 def client():
-    with TestClient(create_app(workers=2)) as c:
+    with TestClient(create_app(workers=2), base_url=LOCAL) as c:
         yield c
 
 
@@ -46,7 +50,7 @@ def receive(ws, kind: str, limit: int = 100) -> dict:
 def session(client, **setup):
     """A websocket after hello and (given a setup) the first ready and snapshot; yields
     (ws, hello, ready, snapshot)."""
-    with client.websocket_connect("/ws") as ws:
+    with client.websocket_connect(WS) as ws:
         hello = receive(ws, "hello")
         if not setup:
             yield ws, hello, None, None
@@ -123,6 +127,17 @@ def test_bad_messages_get_one_line_errors_and_the_session_lives(client):
         assert reply["about"] == "setup" and "hidden layer size = 99" in reply["message"]
         ws.send_json({"type": "setup"})
         assert receive(ws, "ready")["reset"]
+
+
+def test_infinite_and_huge_numbers_are_refused_and_the_session_lives(client):
+    with session(client, data={}) as (ws, *_):
+        for text in ['{"type": "setup", "lanes": [{"learning_rate": 1e39}]}',
+                     '{"type": "setup", "data": {"noise": Infinity}}']:  # fmt: skip
+            reply = error_of(ws, text)
+            assert reply["about"] == "setup" and "is not a usable number" in reply["message"]
+        ws.send_json({"type": "step"})
+        snap = snapshot_at(ws, CHUNK)
+        assert snap["lanes"][0]["metrics"]["lr"] == pytest.approx(0.01)  # the setup as it was
 
 
 def test_a_bad_setup_changes_nothing_and_numbers_do_not_restart(client):
@@ -250,9 +265,85 @@ def test_sessions_are_capped():
     assert registry.open() is not None
 
 
+def test_sessions_are_capped_per_address():
+    registry = Sessions(limit=10, per_address=3)
+    mine = [registry.open("10.0.0.7") for _ in range(3)]
+    assert all(mine) and registry.open("10.0.0.7") is None
+    assert registry.refusal("10.0.0.7") == (
+        "at most 3 tabs from one address (10.0.0.7); close one and reload"
+    )
+    assert registry.open("10.0.0.8") is not None  # another address still gets in
+    registry.close(mine[0].session.id)
+    assert registry.open("10.0.0.7") is not None
+
+
+def ws_from(server: ServerThread, source: str):
+    """A websocket to the server from the loopback address ``source`` (127.0.0.0/8)."""
+    import socket
+
+    sock = socket.create_connection(server.sock.getsockname()[:2], 10, (source, 0))
+    return connect(server.url.replace("http", "ws") + "ws", sock=sock, open_timeout=10)
+
+
+def test_one_address_cannot_hold_every_session():
+    per = LIMITS.sessions_per_address
+    with ServerThread(workers=1) as server, contextlib.ExitStack() as held:
+        for _ in range(per):
+            ws = held.enter_context(ws_from(server, "127.0.0.1"))
+            assert json.loads(ws.recv(timeout=30))["type"] == "hello"
+        for _ in range(3):  # every one past the cap: told why, then closed (1013: try later)
+            with ws_from(server, "127.0.0.1") as refused:
+                error = json.loads(refused.recv(timeout=30))
+                with pytest.raises(ConnectionClosed) as closed:
+                    refused.recv(timeout=30)
+            why = f"at most {per} tabs from one address (127.0.0.1); close one and reload"
+            assert error == {"type": "error", "about": None, "message": why}
+            assert closed.value.rcvd.code == 1013 and closed.value.rcvd.reason == why
+        with ws_from(server, "127.0.0.2") as other:  # a second address still gets in
+            assert json.loads(other.recv(timeout=30))["type"] == "hello"
+            health = httpx2.get(server.url + "api/health", timeout=30).json()
+            assert health == {"sessions": per + 1}
+
+
+def test_an_idle_tab_is_closed_and_told_why():
+    with TestClient(create_app(workers=1, idle_seconds=0.3), base_url=LOCAL) as client:
+        with client.websocket_connect(WS) as ws:
+            assert ws.receive_json()["type"] == "hello"
+            reply = ws.receive_json()  # nothing sent: closed after the idle time
+            why = "closed after 0.3 s without use; reload the page to start again"
+            assert reply == {"type": "error", "about": None, "message": why}
+            with pytest.raises(WebSocketDisconnect) as closed:
+                ws.receive_json()
+            assert closed.value.code == 4000 and closed.value.reason == why
+        assert client.get("/api/health").json() == {"sessions": 0}
+
+
+def test_a_request_that_never_arrives_whole_is_cut_off():
+    import socket
+
+    with ServerThread(workers=1, request_seconds=0.5) as server, ws_from(server, "127.0.0.1") as ws:
+        upload = f"/api/upload/{json.loads(ws.recv(timeout=30))['session']}"  # reads its body
+        half_sent = [
+            b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ",  # headers never finished
+            f"POST {upload} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n"
+            "1,2,0\n".encode(),  # a body never finished
+        ]
+        for request in half_sent:
+            with socket.create_connection(server.sock.getsockname()[:2], 30) as sock:
+                sock.sendall(request)
+                answer = b""
+                while chunk := sock.recv(4096):  # until the server closes (30 s bound)
+                    answer += chunk
+            assert answer.startswith(b"HTTP/1.1 408 Request Timeout\r\n"), answer
+        # Whole requests on the same server are answered as ever, and the tab lives on.
+        assert httpx2.get(server.url + "api/health", timeout=30).json() == {"sessions": 1}
+        ws.send(json.dumps({"type": "speed", "value": "slow"}))
+        assert json.loads(ws.recv(timeout=30))["type"] == "status"
+
+
 def test_a_page_from_another_site_cannot_open_a_session(client):
     with pytest.raises(WebSocketDisconnect):
-        with client.websocket_connect("/ws", headers={"origin": "http://evil.example"}) as ws:
+        with client.websocket_connect(WS, headers={"origin": "http://evil.example"}) as ws:
             ws.receive_json()
 
 

@@ -6,7 +6,6 @@ command); Starlette, uvicorn and JAX load only when the server starts.
 
 from __future__ import annotations
 
-import ipaddress
 import sys
 
 from nnopt.cli.main import add_cache_flag, start_cache
@@ -23,7 +22,8 @@ def register(subparsers) -> None:
     p.add_argument(
         "--host",
         default="127.0.0.1",
-        help="address to listen on (default 127.0.0.1: this machine only)",
+        help="address to listen on (default 127.0.0.1: this machine only; any other "
+        "address, such as 0.0.0.0 for a class, needs the token in the printed address)",
     )
     p.add_argument(
         "--port", type=int, default=8000, help="port to listen on (default 8000; 0 = any free)"
@@ -38,19 +38,21 @@ def cmd_serve(args) -> int:
     if not 0 <= args.port <= 65535:
         raise NnoptError(f"--port {args.port} is out of range: must be 0 to 65535")
     try:
-        from nnopt.web.server import bind_socket, make_server, url_of
+        from nnopt.web.access import Access
+        from nnopt.web.server import bind_socket, create_app, make_server, url_of
     except ModuleNotFoundError as exc:
         raise NnoptError(
             f"nnopt serve needs the package {exc.name!r}; reinstall nnopt (pip install nnopt)"
         ) from None
     start_cache(args)
     sock = bind_socket(args.host, args.port)
-    url = url_of(sock)
+    access = Access.for_host(args.host)
+    url = url_of(sock, access)
     print(f"nnopt playground: {url}  (Ctrl-C stops it)", flush=True)
-    if not _is_loopback(args.host):
+    if access.token is not None:
         print(
-            f"nnopt: warning: listening on {args.host}: anyone who can reach this machine "
-            "can use the playground",
+            f"nnopt: note: listening on {args.host}: whoever can reach this machine and has "
+            "the address above (its token) can use the playground",
             file=sys.stderr,
         )
     if args.open:
@@ -58,17 +60,8 @@ def cmd_serve(args) -> int:
 
         webbrowser.open(url.replace("0.0.0.0", "127.0.0.1"))
     try:
-        make_server().run(sockets=[sock])
+        make_server(create_app(access=access)).run(sockets=[sock])
     except KeyboardInterrupt:  # uvicorn shuts down cleanly, then re-raises Ctrl-C
         pass
     print("nnopt playground stopped", flush=True)
     return 0
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

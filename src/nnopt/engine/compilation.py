@@ -1,4 +1,11 @@
-"""What XLA compiles: the persistent compilation cache, and counts and clocks of compiling.
+"""What XLA compiles: the programs kept in memory, the persistent compilation cache, and
+counts and clocks of compiling.
+
+Every jitted program nnopt builds (a run's chunk, a sweep's batch, a race's lanes) is kept
+in one :class:`ProgramCache` per process: least recently used first out past
+:data:`PROGRAMS_KEPT` programs, so a server whose tabs try network after network holds a
+bounded amount of compiled code (each program's code and buffers take about 5-7 MiB; an
+evicted one that is needed again is read back from the persistent cache, not compiled).
 
 A compiled program depends only on its shapes, its options and the JAX/XLA version, so
 :func:`use_persistent_cache` keeps every program nnopt compiles in JAX's persistent
@@ -17,12 +24,14 @@ process.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import tempfile
 import threading
 import warnings
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +39,8 @@ import jax
 
 CACHE_ENV = "NNOPT_CACHE_DIR"
 CACHE_LIMIT_BYTES = 256 * 2**20  # per JAX version; a lecture-sized program is ~0.1-0.3 MiB
+
+PROGRAMS_KEPT = 32  # in memory, per process; ~5-7 MiB each (tests/web/test_load.py measures)
 
 # JAX's own words for an entry it could not read or write (jax._src.compiler warns them).
 _CACHE_TROUBLE = r"Error (reading|writing) persistent compilation cache"
@@ -54,6 +65,70 @@ def cache_folder(root: Path | None = None) -> Path:
 
     root = cache_root() if root is None else Path(root)
     return root / "xla" / f"jax-{jax.__version__}-jaxlib-{jaxlib.__version__}"
+
+
+# ------------------------------------------------------------------ programs in memory
+
+
+class ProgramCache:
+    """Compiled programs by key, the least recently used evicted past ``limit`` entries.
+
+    Thread-safe (the playground builds programs on a pool of threads). Evicting drops the
+    only reference to a jitted function, and with it JAX's executables for it.
+    """
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._entries: OrderedDict[Hashable, Callable] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, build: Callable[[], Callable]) -> Callable:
+        """The program kept under ``key``, built by ``build()`` (and kept) if missing."""
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]
+            program = self._entries[key] = build()
+            while len(self._entries) > self.limit:
+                self._entries.popitem(last=False)
+            return program
+
+    def keys(self) -> list[Hashable]:
+        """The kept keys, least recently used first."""
+        with self._lock:
+            return list(self._entries)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+programs = ProgramCache(PROGRAMS_KEPT)
+
+
+def kept_program(fn: Callable[..., Callable]) -> Callable[..., Callable]:
+    """Decorates ``fn(*key) -> jitted function`` so that its programs live in
+    :data:`programs` under ``(fn's name, *key)``. Like ``functools.cache`` it offers
+    ``cache_info().currsize`` (this function's programs kept now) and ``cache_clear()``."""
+    name = f"{fn.__module__}.{fn.__qualname__}"
+
+    @functools.wraps(fn)
+    def kept(*key):
+        return programs.get((name, *key), lambda: fn(*key))
+
+    def mine() -> list[Hashable]:
+        return [k for k in programs.keys() if k[0] == name]
+
+    def cache_info():
+        return functools._CacheInfo(None, None, programs.limit, len(mine()))
+
+    def cache_clear() -> None:
+        with programs._lock:
+            for key in [k for k in programs._entries if k[0] == name]:
+                del programs._entries[key]
+
+    kept.cache_info, kept.cache_clear = cache_info, cache_clear
+    return kept
 
 
 # ------------------------------------------------------------------ turning it on

@@ -33,6 +33,7 @@ import numpy as np
 from nnopt.core.losses import LOSSES
 from nnopt.core.model import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from nnopt.core.regularizers import weight_penalty
+from nnopt.engine.compilation import kept_program
 from nnopt.engine.step import (
     TrainState,
     apply_update,
@@ -310,7 +311,7 @@ def run_lanes_chunk(
     return state, tuple(b.T for b in per_step), after
 
 
-@functools.cache
+@kept_program
 def compiled_lanes_chunk(structure: Structure, capacity: int) -> Callable:
     """The jitted :func:`run_lanes_chunk` (compiled once per structure and capacity)."""
     fn = functools.partial(run_lanes_chunk, structure, capacity)

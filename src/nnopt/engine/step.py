@@ -24,6 +24,7 @@ from nnopt.core.losses import LOSSES
 from nnopt.core.optimizers import default_numbers, make_optimizer
 from nnopt.core.regularizers import weight_penalty
 from nnopt.core.schedules import exponential_decay
+from nnopt.engine.compilation import kept_program
 from nnopt.engine.evaluate import forward, metrics_of
 from nnopt.engine.structure import Structure, unflatten
 
@@ -220,10 +221,11 @@ def run_chunk(
     return state, per_step, evaluate_state(structure, data, numbers, state)
 
 
-@functools.lru_cache(maxsize=64)
+@kept_program
 def compiled_chunk(structure: Structure, capacity: int) -> Callable:
     """The jitted :func:`run_chunk` for one structure and chunk capacity, compiled once and kept
-    for the 64 structures used last (a playground tab may try many)."""
+    among the programs used last (a playground tab may try many: see
+    :data:`nnopt.engine.compilation.PROGRAMS_KEPT`)."""
     return jax.jit(functools.partial(run_chunk, structure, capacity))
 
 

@@ -22,16 +22,28 @@ class Racer:
         self.config = config
         self.training = Training(config, dataset=dataset, keep_history=False)
         self.error: str | None = None
+        self.update_seconds = 0.0  # the last advance's seconds per update (0: not measured)
 
-    def advance(self, steps: int | None = None) -> None:
-        """One chunk of updates (at most ``steps``); a NaN or infinite loss stops this racer
-        (the others go on)."""
+    def advance(self, max_steps: int | None = None) -> None:
+        """Up to the next chunk's end (at most ``max_steps`` updates); a NaN or infinite loss
+        stops this racer (the others go on)."""
         if self.error is not None:
             return
+        start = time.perf_counter()
         try:
-            self.training.advance(steps)
+            ran = self.training.advance(max_steps)
         except DivergenceError as exc:
             self.error = str(exc)
+            return
+        self.update_seconds = (time.perf_counter() - start) / max(ran, 1)
+
+    def steps_within(self, seconds: float) -> int | None:
+        """The updates that fit in ``seconds`` at the last measured pace (at least 1; None
+        before a measure). One program runs any length up to a chunk: a shorter call
+        compiles nothing new, and the same updates give the same numbers however split."""
+        if self.update_seconds <= 0:
+            return None
+        return max(1, int(seconds / self.update_seconds))
 
     def retune(self, config: Config) -> None:
         """Takes new numbers (rates, scales, decays) without starting over."""
@@ -57,6 +69,8 @@ class Race:
         With a ``deadline`` (a ``time.perf_counter()`` value) it stops after the racer that
         passes it: a racer compiling its program (a second or so) then does not hold the
         others' frame, and the racers left behind go first next time, so they stay in step.
+        A racer whose chunk would not fit before the deadline runs only the updates that do
+        (at least one): a big network's turn stays about as long as a small one's.
         """
         live = [racer for racer in self.racers if racer.error is None]
         if not live:
@@ -64,7 +78,9 @@ class Race:
         behind = min(racer.training.step for racer in live)
         for racer in live:
             if racer.training.step == behind:
-                racer.advance(steps)
+                left = None if deadline is None else deadline - time.perf_counter()
+                fit = None if left is None else racer.steps_within(left)
+                racer.advance(min((n for n in (steps, fit) if n is not None), default=None))
                 if deadline is not None and time.perf_counter() > deadline:
                     return
 

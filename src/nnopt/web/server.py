@@ -4,8 +4,12 @@ A Starlette app on uvicorn, inside the nnopt process. Each tab's websocket owns 
 :class:`~nnopt.web.session.Session`; closing the tab closes the socket and frees it.
 Training never runs on the event loop: every message and every frame is handled on a
 shared thread pool (JAX releases the GIL while it computes), one call at a time per
-session, and each session asks for one frame at a time, so many tabs take turns fairly
-and the server stays responsive. Routes:
+session, and each session asks for one frame at a time; frames are turns handed out by
+:class:`Turns` (the waiting session that used the least training time goes next), so a
+big race cannot starve a small network and the server stays responsive. Every request
+first passes :class:`nnopt.web.access.Guard` (its Host, and off loopback its token); one
+client address holds at most ``LIMITS.sessions_per_address`` sessions, an idle tab is
+closed after IDLE_SECONDS, and a request must arrive whole within REQUEST_SECONDS. Routes:
 
 - ``GET /``: the page; ``/static/*``: its script and style (shipped in the package);
 - ``GET /api/choices``: the registries and limits the page builds its menus from;
@@ -21,6 +25,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import os
 import secrets
 import socket
@@ -32,7 +37,8 @@ from importlib import resources
 from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.middleware import Middleware
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
@@ -41,6 +47,7 @@ from threadpoolctl import threadpool_limits
 
 from nnopt.errors import NnoptError
 from nnopt.web import protocol
+from nnopt.web.access import Access, Guard
 from nnopt.web.plane import dataset_previews
 from nnopt.web.protocol import CHUNK, LIMITS, frames
 from nnopt.web.session import Session
@@ -65,6 +72,12 @@ DROP_YIELD = 32  # dropped messages between yields to the loop (~1 ms of droppin
 # second): matched as this exact text, outside the message allowance above.
 DRAWN = '{"type":"drawn"}'
 FRAME_CREDIT = 4  # snapshots sent after a drawn frame before the page draws another
+# A tab that sends nothing and trains nothing for this long is closed (its socket and
+# session freed), with this close code and a reason the page shows.
+IDLE_SECONDS = 15 * 60.0
+TURN_GRACE = 0.02  # seconds a session's place is kept after its turn (see Turns)
+TURN_RETURN = 1.0  # a session asking this long after its last turn has been away
+IDLE_CLOSE_CODE = 4000
 
 
 # ---------------------------------------------------------------- sessions
@@ -123,17 +136,32 @@ class Slot:
 
 
 class Sessions:
-    """The open sessions, at most ``limit`` of them."""
+    """The open sessions: at most ``limit`` of them, ``per_address`` from one client address
+    (one script's idle sockets cannot lock the other tabs out)."""
 
-    def __init__(self, limit: int):
+    def __init__(self, limit: int, per_address: int | None = None):
         self.limit = limit
+        self.per_address = limit if per_address is None else per_address
         self.slots: dict[str, Slot] = {}
+        self.addresses: dict[str, str] = {}  # session id -> client address
 
-    def open(self) -> Slot | None:
+    def refusal(self, address: str = "") -> str | None:
+        """Why a new session from ``address`` cannot open now, or None if it can."""
         if len(self.slots) >= self.limit:
+            return f"the server is serving {self.limit} tabs already; close one and reload"
+        if sum(a == address for a in self.addresses.values()) >= self.per_address:
+            return (
+                f"at most {self.per_address} tabs from one address ({address or 'unknown'}); "
+                "close one and reload"
+            )
+        return None
+
+    def open(self, address: str = "") -> Slot | None:
+        if self.refusal(address) is not None:
             return None
         session_id = secrets.token_urlsafe(16)  # a secret: it authorizes uploads to the tab
         self.slots[session_id] = Slot(Session(session_id))
+        self.addresses[session_id] = address
         return self.slots[session_id]
 
     def get(self, session_id: str) -> Slot | None:
@@ -141,20 +169,109 @@ class Sessions:
 
     def close(self, session_id: str) -> None:
         self.slots.pop(session_id, None)
+        self.addresses.pop(session_id, None)
+
+
+class Turns:
+    """Training turns on the pool, shared fairly: at most ``width`` run at once, and of the
+    sessions waiting, the one that has used the least training time goes next.
+
+    Each turn is bounded (a frame: about FRAME_SECONDS of updates, however big the lanes,
+    and a snapshot drawn only as often as training takes longer), but turns differ in
+    length; counting the time each used, not the turns, gives a small session as much of
+    the pool as a big one while both train. A session ending its turn while it has used
+    the least keeps its place for TURN_GRACE seconds (it sends its frame and asks again),
+    so a waiting big one does not take every other turn. A session that comes (back) to
+    train after TURN_RETURN seconds starts level with the least used one training, so time
+    it left unused is no credit.
+    """
+
+    def __init__(self, width: int, grace: float = TURN_GRACE):
+        self.width = width
+        self.grace = grace
+        self.running: set[str] = set()
+        self.waiting: dict[str, asyncio.Future] = {}
+        self.kept: dict[str, asyncio.TimerHandle] = {}  # places kept for a session's next turn
+        self.used: dict[str, float] = {}  # session id -> seconds of training turns
+        self.ended: dict[str, float] = {}  # session id -> when its last turn ended
+
+    @contextlib.asynccontextmanager
+    async def turn(self, session_id: str):
+        """Waits for this session's turn; the block's duration is counted as its use."""
+        now = time.perf_counter()
+        if now - self.ended.get(session_id, -math.inf) > TURN_RETURN:  # new, or back
+            others = (*self.running, *self.waiting, *self.kept)
+            active = [self.used[k] for k in others if k in self.used and k != session_id]
+            self.used[session_id] = max(self.used.get(session_id, 0.0), min(active, default=0.0))
+        kept = self.kept.pop(session_id, None)
+        if kept is not None:
+            kept.cancel()
+            self.running.add(session_id)
+        elif len(self.running) + len(self.kept) >= self.width or self.waiting:
+            self.waiting[session_id] = asyncio.get_running_loop().create_future()
+            self._next()
+            try:
+                await self.waiting[session_id]
+            except asyncio.CancelledError:
+                if self.waiting.pop(session_id, None) is None:  # given the turn meanwhile
+                    self.running.discard(session_id)
+                    self._next()
+                raise
+        else:
+            self.running.add(session_id)
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.running.discard(session_id)
+            gone = session_id not in self.used  # forgotten (its tab closed) during the turn
+            if not gone:
+                self.ended[session_id] = time.perf_counter()
+                self.used[session_id] += self.ended[session_id] - start
+            waiting = [self.used.get(k, 0.0) for k in self.waiting]
+            if not gone and waiting and self.used[session_id] < min(waiting):
+                loop = asyncio.get_running_loop()
+                self.kept[session_id] = loop.call_later(self.grace, self._release, session_id)
+            self._next()
+
+    def forget(self, session_id: str) -> None:
+        self.used.pop(session_id, None)
+        self.ended.pop(session_id, None)
+        self._release(session_id)
+
+    def _release(self, session_id: str) -> None:
+        handle = self.kept.pop(session_id, None)
+        if handle is not None:
+            handle.cancel()
+            self._next()
+
+    def _next(self) -> None:
+        while len(self.running) + len(self.kept) < self.width and self.waiting:
+            chosen = min(self.waiting, key=lambda k: self.used.get(k, 0.0))
+            future = self.waiting.pop(chosen)
+            if future.done():  # cancelled (its tab closed): the task is going away
+                continue
+            self.running.add(chosen)
+            future.set_result(None)
 
 
 # ---------------------------------------------------------------- the app
 
 
-def create_app(workers: int | None = None) -> Starlette:
-    """The playground app; training runs on a pool of ``workers`` threads (default: the cores)."""
+def create_app(
+    workers: int | None = None,
+    access: Access | None = None,
+    idle_seconds: float = IDLE_SECONDS,
+) -> Starlette:
+    """The playground app; training runs on a pool of ``workers`` threads (default: the
+    cores). ``access``: the hosts and token it answers (default: loopback, no token);
+    ``idle_seconds``: how long a tab that sends nothing and trains nothing stays open."""
     # The page's forward passes are small matrix products (4096 x 16 by 16 x 16): a
     # multithreaded BLAS spends far longer waking its threads than computing them (3.8 ms
     # against 0.08 ms a layer on a busy 2-core machine). JAX does not use this BLAS.
     threadpool_limits(1, user_api="blas")
-    executor = ThreadPoolExecutor(
-        max_workers=workers or os.cpu_count() or 2, thread_name_prefix="nnopt-train"
-    )
+    workers = workers or os.cpu_count() or 2
+    executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="nnopt-train")
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -171,9 +288,14 @@ def create_app(workers: int | None = None) -> Starlette:
         WebSocketRoute("/ws", playground),
         Mount("/static", StaticFiles(packages=[("nnopt.web", "static")]), name="static"),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
-    app.state.sessions = Sessions(LIMITS.sessions)
+    access = access or Access.for_host("127.0.0.1")
+    middleware = [Middleware(Guard, access=access)]  # before any route: see nnopt.web.access
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
+    app.state.sessions = Sessions(LIMITS.sessions, LIMITS.sessions_per_address)
     app.state.executor = executor
+    app.state.turns = Turns(workers)
+    app.state.access = access
+    app.state.idle_seconds = idle_seconds
     return app
 
 
@@ -225,10 +347,13 @@ async def upload(request: Request) -> JSONResponse:
     if declared.isdigit() and int(declared) > LIMITS.upload_bytes:
         return _error(413, f"upload: the file is larger than {LIMITS.upload_bytes} bytes")
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > LIMITS.upload_bytes:
-            return _error(413, f"upload: the file is larger than {LIMITS.upload_bytes} bytes")
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > LIMITS.upload_bytes:
+                return _error(413, f"upload: the file is larger than {LIMITS.upload_bytes} bytes")
+    except ClientDisconnect:  # gone, or cut off by REQUEST_SECONDS: nobody to answer
+        return _error(400, "upload: the file did not arrive whole")
     try:
         x, y = await _run(request.app, protocol.parse_points_csv, bytes(body))
     except NnoptError as exc:
@@ -245,23 +370,30 @@ async def playground(ws: WebSocket) -> None:
         return
     await ws.accept()
     sessions = ws.app.state.sessions
-    slot = sessions.open()
-    if slot is not None:
-        slot.binary = ws.query_params.get("frames") == "binary"
-    if slot is None:
-        message = f"the server is serving {LIMITS.sessions} tabs already; close one and reload"
-        await ws.send_text(json.dumps({"type": "error", "message": message}))
-        await ws.close(code=1013)
+    address = ws.client.host if ws.client else ""
+    refusal = sessions.refusal(address)
+    if refusal is not None:  # accepted first: the page can read why (1013: try again later)
+        await ws.send_text(json.dumps({"type": "error", "about": None, "message": refusal}))
+        await ws.close(code=1013, reason=refusal[:120])
         return
+    slot = sessions.open(address)
+    slot.binary = ws.query_params.get("frames") == "binary"
+    idle = ws.app.state.idle_seconds
 
     async def run(fn, *args):
         return await _run(ws.app, fn, *args)
 
-    frames = asyncio.create_task(_frame_loop(slot, ws, run))
+    frame_task = asyncio.create_task(_frame_loop(slot, ws, run, ws.app.state.turns))
     try:
         await _send(slot, ws, json.dumps(_hello(slot.session.id)))
         while True:
-            message = await ws.receive()
+            try:
+                message = await asyncio.wait_for(ws.receive(), idle)
+            except TimeoutError:
+                if slot.session.wants_frame:
+                    continue  # a tab watching its training is not idle
+                await _close_idle(slot, ws, idle)
+                break
             if message["type"] == "websocket.disconnect":
                 break
             if message.get("text") == DRAWN:
@@ -274,8 +406,17 @@ async def playground(ws: WebSocket) -> None:
     except Exception:  # a broken connection ends the session like a closed tab
         log.debug("websocket ended", exc_info=True)
     finally:
-        frames.cancel()
+        frame_task.cancel()
         sessions.close(slot.session.id)
+        ws.app.state.turns.forget(slot.session.id)
+
+
+async def _close_idle(slot: Slot, ws: WebSocket, idle: float) -> None:
+    """Closes a tab that sent nothing and trained nothing for ``idle`` seconds (4000 + why)."""
+    reason = f"closed after {idle:g} s without use; reload the page to start again"
+    await _send(slot, ws, json.dumps({"type": "error", "about": None, "message": reason}))
+    async with slot.send_lock:
+        await ws.close(code=IDLE_CLOSE_CODE, reason=reason[:120])
 
 
 def _hello(session_id: str | None) -> dict:
@@ -296,8 +437,9 @@ def _error(status: int, message: str) -> JSONResponse:
 
 
 def _same_origin(ws: WebSocket) -> bool:
-    """A browser page from another site may not drive a session (DNS rebinding, CSRF);
-    clients that send no Origin (scripts, tests) are let in."""
+    """A browser page from another site may not drive a session (CSRF; a rebound name is
+    refused by its Host, see nnopt.web.access); clients that send no Origin (scripts,
+    tests) are let in."""
     origin = ws.headers.get("origin")
     if origin is None:
         return True
@@ -339,7 +481,8 @@ async def _handle(slot: Slot, ws: WebSocket, text: str | None, run) -> None:
         async with slot.lock:
             replies = await run(_apply, slot.session, message, slot.binary)
     except NnoptError as exc:
-        replies = [json.dumps({"type": "error", "about": kind, "message": str(exc)})]
+        about = kind or getattr(exc, "about", None)  # a refused setup resets the page's controls
+        replies = [json.dumps({"type": "error", "about": about, "message": str(exc)})]
     except Exception:
         log.exception("playground: %s failed", kind)
         error = f"{kind}: the server failed on this request (see its log); the tab stays open"
@@ -360,15 +503,15 @@ def _frame(session: Session, show: bool, binary: bool) -> str | bytes | None:
     return frames.encode(snapshot, binary) if snapshot else None
 
 
-async def _frame_loop(slot: Slot, ws: WebSocket, run) -> None:
-    """Trains and streams while the session wants frames, one frame at a time: the send
-    waits for the socket, so a slow tab slows only its own training."""
+async def _frame_loop(slot: Slot, ws: WebSocket, run, turns: Turns) -> None:
+    """Trains and streams while the session wants frames, one frame (a turn) at a time: the
+    send waits for the socket, so a slow tab slows only its own training."""
     loop = asyncio.get_running_loop()
     while True:
         await slot.wake.wait()
         start = loop.time()
         try:
-            async with slot.lock:
+            async with turns.turn(slot.session.id), slot.lock:
                 text = await run(_frame, slot.session, slot.take_frame(), slot.binary)
             if text is not None:
                 await _send(slot, ws, text)
@@ -403,7 +546,71 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def make_server(app: Starlette | None = None):
+# What one client may hold of the server's connections (uvicorn's own settings): a
+# keep-alive connection idle this long is closed, past this many open connections uvicorn
+# answers 503, and a request must arrive whole (headers and body) within REQUEST_SECONDS
+# (uvicorn has no such timeout of its own: see RequestTimeoutH11).
+KEEP_ALIVE_SECONDS = 5
+CONNECTIONS = 512
+REQUEST_SECONDS = 30.0
+
+
+def request_timeout_protocol(seconds: float):
+    """uvicorn's h11 protocol with a deadline: a request whose headers and body have not
+    all arrived ``seconds`` after the connection opened (or after the previous response)
+    is answered 408 and its connection closed. A websocket, once upgraded, is not timed."""
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class RequestTimeoutH11(H11Protocol):
+        _request_timer = None
+
+        def _arm(self) -> None:
+            self._disarm()
+            self._request_timer = self.loop.call_later(seconds, self._request_timed_out)
+
+        def _disarm(self) -> None:
+            if self._request_timer is not None:
+                self._request_timer.cancel()
+                self._request_timer = None
+
+        def connection_made(self, transport) -> None:
+            super().connection_made(transport)
+            self._arm()
+
+        def connection_lost(self, exc) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if self.conn.their_state is not h11.SEND_BODY and self.conn.their_state is not h11.IDLE:
+                self._disarm()  # the request is whole (DONE), or the connection is over
+
+        def handle_websocket_upgrade(self, event) -> None:
+            self._disarm()
+            super().handle_websocket_upgrade(event)
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing():
+                self._arm()  # the next request on this connection gets its own deadline
+
+        def _request_timed_out(self) -> None:
+            self._request_timer = None
+            if self.transport.is_closing() or self.conn.their_state is h11.DONE:
+                return  # closed already, or a pipelined request that came whole
+            if self.cycle is None or not self.cycle.response_started:
+                self.transport.write(
+                    b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\n"
+                    b"connection: close\r\n\r\n"
+                )
+            self.transport.close()
+
+    return RequestTimeoutH11
+
+
+def make_server(app: Starlette | None = None, request_seconds: float = REQUEST_SECONDS):
     """A uvicorn server for the app (quiet: the command prints the address itself)."""
     import uvicorn
 
@@ -413,15 +620,19 @@ def make_server(app: Starlette | None = None):
         access_log=False,
         ws_max_size=WEBSOCKET_MAX_BYTES,
         lifespan="on",
+        http=request_timeout_protocol(request_seconds),
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        limit_concurrency=CONNECTIONS,
     )
     return uvicorn.Server(config)
 
 
-def url_of(sock: socket.socket) -> str:
-    """The page's address for a bound socket."""
+def url_of(sock: socket.socket, access: Access | None = None) -> str:
+    """The page's address for a bound socket (with ``?token=`` when ``access`` needs one)."""
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{port}/"
+    query = f"?token={access.token}" if access is not None and access.token else ""
+    return f"http://{shown}:{port}/{query}"
 
 
 class ServerThread:
@@ -433,10 +644,19 @@ class ServerThread:
       http://127.0.0.1:41234/
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, workers: int | None = None):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        workers: int | None = None,
+        request_seconds: float = REQUEST_SECONDS,
+        **app_options,
+    ):
         self.sock = bind_socket(host, port)
-        self.url = url_of(self.sock)
-        self.server = make_server(create_app(workers))
+        self.access = Access.for_host(host)
+        self.url = url_of(self.sock)  # without the token: tests add it where they mean to
+        app = create_app(workers, access=self.access, **app_options)
+        self.server = make_server(app, request_seconds)
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
         )

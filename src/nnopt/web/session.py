@@ -89,6 +89,8 @@ class Session:
         self.selected = 0
         self.pending_chunks = 0
         self.meter = RateMeter()
+        self.snapshot_seconds = 0.0  # what the last snapshot took to draw
+        self.trained_unshown = 0.0  # seconds trained since the last snapshot
 
     # -- driving
 
@@ -136,7 +138,26 @@ class Session:
         if not race.live:
             self.playing, self.pending_chunks = False, 0
         self.meter.tick(race.step)
-        return self.snapshot() if show or not race.live else {}
+        trained = time.perf_counter() - start
+        if not show and race.live:  # the page is still drawing an earlier snapshot
+            self.trained_unshown += trained
+            return {}
+        return self._snapshot_due(trained)
+
+    def _snapshot_due(self, trained: float) -> dict | None:
+        """The snapshot, unless drawing it would take more of this tab's turns than training
+        does: a big race (eight deep lanes: ~30 ms or more to draw) then shows every few
+        frames, so that each of its turns stays short and the other tabs wait less. The last
+        frame of a run, a pause or a Step always shows."""
+        self.trained_unshown += trained
+        costly = self.snapshot_seconds > FRAME_SECONDS / 2  # a small network's takes ~2 ms
+        if costly and self.wants_frame and self.trained_unshown < self.snapshot_seconds:
+            return None
+        start = time.perf_counter()
+        snapshot = self.snapshot()
+        self.snapshot_seconds = time.perf_counter() - start
+        self.trained_unshown = 0.0
+        return snapshot
 
     def set_upload(self, x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
         """Keeps uploaded points for a setup with ``data.name = "upload"``."""

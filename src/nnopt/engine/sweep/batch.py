@@ -26,6 +26,7 @@ import numpy as np
 from nnopt.config import Config, resolve
 from nnopt.core.data import Dataset
 from nnopt.engine import lanes
+from nnopt.engine.compilation import kept_program
 from nnopt.engine.setup import (
     DeviceData,
     build_dataset,
@@ -57,7 +58,7 @@ def _stack(trees: list):
     return jax.tree_util.tree_map(lambda *xs: np.stack([np.asarray(x) for x in xs]), *trees)
 
 
-@functools.cache
+@kept_program
 def compiled_batch_chunk(structure: Structure, capacity: int, shared_data: bool) -> Callable:
     """:func:`nnopt.train.run_chunk` vmapped over configurations, jitted (compiled once per key)."""
     fn = functools.partial(run_chunk, structure, capacity)

@@ -14,7 +14,18 @@ from nnopt.errors import NnoptError
 
 
 class ProtocolError(NnoptError):
-    """A message, setting or upload from the page that cannot be used."""
+    """A message, setting or upload from the page that cannot be used.
+
+    Attributes:
+      about: the message type it is about, when the message got as far as naming one.
+    """
+
+    about: str | None = None
+
+
+# The largest float32: every number of a message becomes one (a config's or a weight's),
+# and JSON as Python reads it also takes NaN, Infinity and 1e400 (inf).
+FLOAT32_MAX = 3.4028234663852886e38
 
 
 # Updates per compiled chunk (``train.log_every``). Every chunk has this one length, so a
@@ -40,6 +51,7 @@ class Limits:
     message_bytes: int = 64 * 1024
     sessions: int = 32  # open tabs served at once
     edit_magnitude: int = 1000  # an edited weight or bias lies in [-this, this]
+    sessions_per_address: int = 8  # of those, from one client address
 
 
 LIMITS = Limits()
@@ -118,7 +130,34 @@ def parse_message(text: str) -> dict[str, Any]:
         if key != "type" and key not in allowed:
             takes = ", ".join(allowed) if allowed else "no fields"
             raise ProtocolError(f"{kind}: unknown field {key!r}; {kind} takes {takes}")
+    bad = unusable_number(message)
+    if bad is not None:
+        path, value = bad
+        error = ProtocolError(
+            f"{kind}: {path} = {show(value)} is not a usable number; numbers must be "
+            f"finite and within ±{FLOAT32_MAX:.4g} (float32)"
+        )
+        error.about = kind
+        raise error
     return message
+
+
+def unusable_number(value: Any) -> tuple[str, float | int] | None:
+    """The first number in a parsed message (depth first) that is NaN, infinite or beyond
+    float32 (``|x| > FLOAT32_MAX``), with its path (``lanes[0].learning_rate``); None if
+    every number is usable. Iterative: a message may nest as deep as the parser allows."""
+    todo: list[tuple[str, Any]] = [("", value)]
+    while todo:
+        path, item = todo.pop()
+        if isinstance(item, dict):
+            todo.extend((f"{path}.{k}" if path else str(k), v) for k, v in reversed(item.items()))
+        elif isinstance(item, list):
+            todo.extend((f"{path}[{i}]", v) for i, v in reversed(list(enumerate(item))))
+        elif isinstance(item, float) and not -FLOAT32_MAX <= item <= FLOAT32_MAX:
+            return path, item  # NaN fails both comparisons
+        elif is_int(item) and abs(item) > FLOAT32_MAX:
+            return path, item
+    return None
 
 
 def step_chunks(message: dict) -> int:
@@ -216,8 +255,8 @@ def show(value: Any) -> str:
 
 
 __all__ = [
-    "CHUNK", "ENDLESS_STEPS", "FRAME_RATE", "LIMITS", "MESSAGE_FIELDS", "ONE_PER_FRAME", "SPEEDS",
-    "UPLOAD", "Limits", "steps_per_frame", "WEIGHT_VIEWS",
+    "CHUNK", "ENDLESS_STEPS", "FLOAT32_MAX", "FRAME_RATE", "LIMITS", "MESSAGE_FIELDS",
+    "ONE_PER_FRAME", "SPEEDS", "UPLOAD", "Limits", "WEIGHT_VIEWS",
     "ProtocolError", "edit_of", "import_text", "int_in", "is_int", "limits_dict", "parse_message", "show",
-    "speed_of", "step_chunks", "view_of",
+    "speed_of", "step_chunks", "steps_per_frame", "unusable_number", "view_of",
 ]  # fmt: skip
