@@ -12,14 +12,14 @@ from nnopt.engine.structure import flat_position, flatten, unflatten
 from nnopt.engine.training import Training
 from nnopt.web.protocol import CHUNK, LIMITS, ProtocolError, edit_of, lane_configs, parse_setup
 from nnopt.web.server import create_app
-from tests.web.test_server import error_of, receive, session, snapshot_at
+from tests.web.test_server import LOCAL, error_of, receive, session, snapshot_at
 
 SHAPES = {"b1": (11,), "b2": (1,), "w1": (2, 11), "w2": (11, 1)}
 
 
 @pytest.fixture
 def client():
-    with TestClient(create_app(workers=2)) as c:
+    with TestClient(create_app(workers=2), base_url=LOCAL) as c:
         yield c
 
 

@@ -15,6 +15,7 @@ from websockets.sync.client import connect
 
 from nnopt.web.protocol import frames
 from nnopt.web.server import DRAWN, FRAME_CREDIT, create_app
+from tests.web.test_server import LOCAL, WS
 
 
 def test_bytes_are_base64_in_json_and_raw_in_a_binary_frame():
@@ -31,16 +32,17 @@ def test_bytes_are_base64_in_json_and_raw_in_a_binary_frame():
 
 def test_a_page_that_asks_for_binary_frames_gets_the_same_snapshot():
     setup = {"type": "setup", "data": {}}
-    with TestClient(create_app(workers=2)) as client:
-        with client.websocket_connect("/ws") as text_ws:
+    with TestClient(create_app(workers=2), base_url=LOCAL) as client:
+        with client.websocket_connect(WS) as text_ws:
             text_ws.receive_json()  # hello
             text_ws.send_json(setup)
             assert text_ws.receive_json()["type"] == "ready"
             as_text = text_ws.receive_json()
-        with client.websocket_connect("/ws?frames=binary") as binary_ws:
+        with client.websocket_connect(WS + "?frames=binary") as binary_ws:
             assert binary_ws.receive_json()["type"] == "hello"  # no bytes: still text
             binary_ws.send_json(setup)
-            assert binary_ws.receive_json()["type"] == "ready"
+            # ready holds the feature inputs' images (bytes): a binary frame too
+            assert frames.decode(binary_ws.receive_bytes())["type"] == "ready"
             as_binary = frames.decode(binary_ws.receive_bytes())
     assert as_binary["type"] == "snapshot" and len(as_binary["lanes"][0]["heatmap"]) == 64 * 64
     assert (

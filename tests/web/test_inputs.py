@@ -16,14 +16,14 @@ from nnopt.core.features import FEATURES
 from nnopt.web import protocol
 from nnopt.web.protocol import CHUNK, ProtocolError
 from nnopt.web.server import create_app
-from tests.web.test_server import error_of, receive, session, snapshot_at
+from tests.web.test_server import LOCAL, error_of, receive, session, snapshot_at
 
 SQUARES = ["x0_squared", "x1_squared", "x0_x1"]
 
 
 @pytest.fixture
 def client():
-    with TestClient(create_app(workers=2)) as c:
+    with TestClient(create_app(workers=2), base_url=LOCAL) as c:
         yield c
 
 
