@@ -121,15 +121,22 @@ def test_cli_infinite_value_exits_2_before_any_folder(in_tmp, capsys):
 
 
 def test_playground_setup_with_infinity_is_refused():
-    """The page's numbers reach the same validation: JSON's Infinity and NaN are refused."""
+    """The page's numbers are refused twice over: the message check names the lane's field,
+    and the config validation behind it (for a setup built in Python) names the config's."""
+    import json
+
     from nnopt.web import protocol
 
-    for text, field in [
-        ('{"type": "setup", "lanes": [{"decay_rate": Infinity}]}', "schedule.decay_rate"),
-        ('{"type": "setup", "lanes": [{"reg_scale": Infinity}]}', "regularizer.scale"),
-        ('{"type": "setup", "lanes": [{"learning_rate": 1e39}]}', "optimizer.learning_rate"),
+    for key, value, field in [
+        ("decay_rate", "Infinity", "schedule.decay_rate"),
+        ("reg_scale", "Infinity", "regularizer.scale"),
+        ("learning_rate", "1e39", "optimizer.learning_rate"),
     ]:
-        setup = protocol.parse_setup(protocol.parse_message(text))
+        text = f'{{"type": "setup", "lanes": [{{"{key}": {value}}}]}}'
+        with pytest.raises(protocol.ProtocolError) as err:
+            protocol.parse_message(text)
+        assert f"lanes[0].{key} = " in one_line(str(err.value))
+        setup = protocol.parse_setup(json.loads(text))  # past the message check
         with pytest.raises(ConfigError) as err:
             protocol.lane_configs(setup)
         assert field in one_line(str(err.value))
