@@ -1,6 +1,7 @@
 """What the tests share: a working folder, and the ``slow`` tier.
 
-``pytest -m "not slow"`` is the inner loop (under a minute on 2 cores); CI runs everything.
+``pytest -m "not slow"`` is the inner loop (about 100 s on 2 quiet cores, the whole suite
+about 12.5 min); CI runs everything.
 The slow tests are the long end-to-end ones: SIGKILL and Ctrl-C of real processes, the
 whole lecture, the playground under load, the Ray cluster and the browser. The commands'
 compilation cache lives in a folder of the session.

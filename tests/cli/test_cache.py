@@ -115,6 +115,7 @@ def _file(path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(BAD_FOLDERS))
 def test_an_unusable_cache_folder_is_said_once_and_the_run_goes_on(tmp_path, reference, case):
     cache = BAD_FOLDERS[case](tmp_path)
@@ -125,6 +126,7 @@ def test_an_unusable_cache_folder_is_said_once_and_the_run_goes_on(tmp_path, ref
     assert_same_bits(trained(tmp_path / "r"), reference)
 
 
+@pytest.mark.slow
 def test_garbage_in_the_cache_is_said_once_cleared_and_compiled_again(tmp_path, reference):
     cache = tmp_path / "cache"
     nnopt([*RUN, "--out", "fill"], tmp_path, cache)
@@ -145,6 +147,7 @@ def test_garbage_in_the_cache_is_said_once_cleared_and_compiled_again(tmp_path, 
     assert (other / "jit_run_chunk-0123-cache").read_bytes() == b"from another version"
 
 
+@pytest.mark.slow
 def test_a_full_disk_stops_only_the_caching(tmp_path, reference):
     seen = nnopt([*RUN, "--out", "r"], tmp_path, tmp_path / "cache", break_writes=True)
     assert len(seen["notes"]) == 1 and "could not be written" in seen["notes"][0]

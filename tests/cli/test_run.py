@@ -308,6 +308,7 @@ def test_every_preset_runs_briefly(capsys):
         assert np.isfinite(payload["final_total_loss"]), name
 
 
+@pytest.mark.slow
 def test_the_literal_cross_entropy_on_one_output_is_explained_once(capsys, tmp_path):
     sets = ["--set", "loss.name=cross_entropy", "--set", "model.output_activation=sigmoid",
             "--set", "train.steps=20", "--no-figures", "--quiet"]  # fmt: skip

@@ -83,6 +83,7 @@ def draw_probe(argv, tmp_path) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_a_run_draws_after_its_numbers_and_not_at_all_without_figures(tmp_path):
     seen = draw_probe(SHORT_RUN, tmp_path)
     assert seen["code"] == 0 and "matplotlib" in seen["loaded"]

@@ -27,6 +27,7 @@ GRID = ["--grid", "optimizer.name=sgd,adam", "--grid", "optimizer.learning_rate=
 SETS = ["--set", "train.steps=400", "--set", "train.log_every=100"]
 
 
+@pytest.mark.slow
 def test_sweep_writes_tables_histories_and_figures(capsys, in_tmp):
     code, out, _ = run_cli(capsys, "sweep", "circle-l2", *SETS, *GRID, "--seeds", "2", "--json")
     assert code == 0

@@ -45,6 +45,7 @@ def test_lanes_logits_are_each_configurations_forward(monkeypatch, unroll, bias)
         )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("unroll", [lanes.UNROLL, 0])
 def test_lanes_dense_gradient_is_the_products_gradient(monkeypatch, unroll):
     """The hand-written gradient of lanes_dense equals autodiff of the plain product."""

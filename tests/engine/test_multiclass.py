@@ -74,6 +74,7 @@ def test_predicted_classes_and_probabilities():
     assert class_probabilities(structure("linear", "mse"), np.array([[0.3]])) is None
 
 
+@pytest.mark.slow
 def test_spiral3_run_writes_class_regions_and_a_confusion_matrix(capsys, tmp_path):
     code = main(
         ["run", "spiral3", "--set", "train.steps=400", "--set", "train.log_every=200",
@@ -93,6 +94,7 @@ def test_spiral3_run_writes_class_regions_and_a_confusion_matrix(capsys, tmp_pat
     assert out["accuracy"] == pytest.approx(summary["ema"]["test_accuracy"], abs=1e-6)
 
 
+@pytest.mark.slow
 def test_boundary_regions_take_the_colour_of_their_class():
     """Each region of the argmax map is filled with the colour of its class's points."""
     from nnopt.engine.training import train
@@ -128,6 +130,7 @@ def test_digits_ship_with_scikit_learn_and_need_no_download():
         generate("digits", 2000, 0.0, 0)
 
 
+@pytest.mark.slow
 def test_digits_preset_trains_a_ten_class_softmax_with_checkpoints():
     config = load_config("digits")
     assert config.model.layers[0] == 64 and config.model.layers[-1] == 10

@@ -303,6 +303,7 @@ def test_shuffle_and_uneven_batches_run_and_are_deterministic():
         assert np.all(np.isfinite(a.history.per_step("loss")))
 
 
+@pytest.mark.slow
 def test_shuffle_order_depends_on_train_seed():
     first = []
     for seed in (0, 5):
@@ -338,6 +339,7 @@ def test_shuffle_visits_every_row_once_per_epoch():
     assert epochs[0] != epochs[1]  # a new order each epoch
 
 
+@pytest.mark.slow
 def test_training_draws_each_shuffled_epoch_once_and_reads_it_like_select_batch():
     # The loop carries an epoch's order and draws the next one when an epoch opens; chunks
     # of 13 updates start in the middle of 43-update epochs. Reference: every update's rows

@@ -318,6 +318,7 @@ def test_an_idle_tab_is_closed_and_told_why():
         assert client.get("/api/health").json() == {"sessions": 0}
 
 
+@pytest.mark.slow
 def test_a_request_that_never_arrives_whole_is_cut_off():
     import socket
 

@@ -106,9 +106,13 @@ def _point_result(raw: dict, point: Point) -> PointResult:
     def arrays(named) -> dict[str, np.ndarray]:
         if not isinstance(named, dict) or set(named) != set(shapes):
             raise ValueError("params")
-        out = {k: np.asarray(v, np.float32) for k, v in named.items()}
+        wide = {k: np.asarray(v, np.float64) for k, v in named.items()}
+        with np.errstate(over="ignore"):  # a number past float32 is damage, refused below
+            out = {k: v.astype(np.float32) for k, v in wide.items()}
         if any(out[k].shape != shapes[k] for k in out):
             raise ValueError("shape")
+        if any((np.isinf(out[k]) & np.isfinite(wide[k])).any() for k in out):
+            raise ValueError("past float32")
         return out
 
     ema = raw["ema_params"]
