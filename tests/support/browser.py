@@ -21,3 +21,11 @@ INSTALL_CHROMIUM = (
     "run `apt-get update && apt-get install -y chromium` (as root)"
 )
 READY = "window.nnopt && nnopt.snapshot && nnopt.data && nnopt.accepted"
+
+
+def accepted(page, expression: str) -> None:
+    """Waits until the server has accepted a setup for which ``expression`` holds (``s`` is
+    the accepted setup)."""
+    page.wait_for_function(
+        f"(() => {{ const s = nnopt.accepted; return {expression}; }})()", timeout=30_000
+    )

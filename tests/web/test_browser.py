@@ -15,43 +15,16 @@ import pytest
 from nnopt.config import config_from_dict
 from nnopt.engine.training import Training
 from nnopt.web.protocol import CHUNK
-from tests.support.browser import ARTIFACTS, READY
+from tests.support.browser import ARTIFACTS, READY, accepted
 
 pytestmark = pytest.mark.slow  # a real browser
 
 TRAINING_SECONDS = 90_000  # ms a wait on training may take on a busy 2-core machine
 
 
-@pytest.fixture
-def open_page(browser, server):
-    """Opens the playground (with an optional URL fragment) in a fresh tab; page errors fail."""
-    contexts, errors = [], []
-
-    def opener(fragment: str = "", url: str | None = None):
-        context = browser.new_context(viewport={"width": 1400, "height": 1100})
-        contexts.append(context)
-        page = context.new_page()
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(url or server.url + fragment)
-        page.wait_for_function(READY, timeout=30_000)
-        return page
-
-    yield opener
-    for context in contexts:
-        context.close()
-    assert not errors, f"the page raised: {errors}"
-
-
 def shot(page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
-def accepted(page, expression: str) -> None:
-    """Waits until the server has accepted a setup for which ``expression`` holds."""
-    page.wait_for_function(
-        f"(() => {{ const s = nnopt.accepted; return {expression}; }})()", timeout=30_000
-    )
 
 
 def train_until(page, step: int) -> None:

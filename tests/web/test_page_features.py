@@ -14,48 +14,12 @@ import pytest
 from nnopt.config import config_from_dict
 from nnopt.engine.training import Training
 from nnopt.web.protocol import CHUNK
-from tests.support.browser import READY
+from tests.support.browser import accepted
 
+CONSOLE_ERRORS_FAIL = True  # see tests/web/conftest.py open_page
 pytestmark = pytest.mark.slow  # a real browser
 
 SQUARES = ["x0_squared", "x1_squared", "x0_x1"]
-
-
-@pytest.fixture
-def open_page(browser, server):
-    """Opens the playground (with an optional URL fragment) in a fresh tab; page errors fail."""
-    contexts, errors = [], []
-
-    def opener(fragment: str = "", url: str | None = None):
-        context = browser.new_context(viewport={"width": 1400, "height": 1100})
-        contexts.append(context)
-        page = context.new_page()
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-        page.goto(url or server.url + fragment)
-        page.wait_for_function(READY, timeout=30_000)
-        return page
-
-    yield opener
-    for context in contexts:
-        context.close()
-    assert not errors, f"the page raised: {errors}"
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("screenshots")
-
-    def shot(page, name: str) -> None:
-        page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
-
-    return shot
-
-
-def accepted(page, expression: str) -> None:
-    page.wait_for_function(
-        f"(() => {{ const s = nnopt.accepted; return {expression}; }})()", timeout=30_000
-    )
 
 
 def step_once(page) -> None:
@@ -64,7 +28,7 @@ def step_once(page) -> None:
     page.wait_for_function(f"nnopt.snapshot.step === {before + CHUNK}", timeout=90_000)
 
 
-def test_feature_tiles_set_the_inputs_the_url_and_the_export(open_page, server, shots):
+def test_feature_tiles_set_the_inputs_the_url_and_the_export(open_page, server, shot):
     page = open_page()
     with urllib.request.urlopen(server.url + "api/choices", timeout=30) as reply:
         registry = [f["name"] for f in json.load(reply)["choices"]["inputs"]]
@@ -92,7 +56,7 @@ def test_feature_tiles_set_the_inputs_the_url_and_the_export(open_page, server, 
     copy = open_page(url=page.url)  # the link reproduces the inputs
     assert copy.evaluate("nnopt.state.data.inputs") == SQUARES
     step_once(page)
-    shots(page, "feature-inputs")
+    shot(page, "feature-inputs")
     page.click("#export")
     page.wait_for_selector("#export-dialog[open]")
     raw = tomllib.loads(page.input_value("#export-toml"))
@@ -105,7 +69,7 @@ def test_feature_tiles_set_the_inputs_the_url_and_the_export(open_page, server, 
         np.testing.assert_allclose(np.asarray(shown[name]), value, atol=1e-4)
 
 
-def test_discretize_output_and_the_epoch_counter(open_page, shots):
+def test_discretize_output_and_the_epoch_counter(open_page, shot):
     page = open_page("#discrete=1")
     assert page.is_checked("#discrete")
     assert page.inner_text("#epoch-count") == "0.0"
@@ -122,7 +86,7 @@ def test_discretize_output_and_the_epoch_counter(open_page, shots):
         "new Uint8Array([5, 64 + 40, 128 + 63]), 'multiclass')))"
     )
     assert many == [63, 127, 191]  # each class at full confidence
-    shots(page, "discretized")
+    shot(page, "discretized")
     page.uncheck("#discrete")
     page.wait_for_function("!location.hash.includes('discrete')")
     assert (
@@ -133,7 +97,7 @@ def test_discretize_output_and_the_epoch_counter(open_page, shots):
     )
 
 
-def test_lecture_mode_loads_an_experiment_with_its_text(open_page, shots):
+def test_lecture_mode_loads_an_experiment_with_its_text(open_page, shot):
     page = open_page("#lecture=yogurt-mse")
     page.wait_for_selector("#lecture:not([hidden])")
     assert page.eval_on_selector_all("#lecture-list [data-preset]", "bs => bs.length") >= 10
@@ -141,7 +105,7 @@ def test_lecture_mode_loads_an_experiment_with_its_text(open_page, shots):
     en = page.eval_on_selector_all("#lecture-text p[lang=en]", "ps => ps.map(p => p.textContent)")
     assert len(zh) == len(en) >= 2 and en[-1].startswith("Watch for: ")
     assert any("\u4e00" <= ch <= "\u9fff" for ch in zh[0])  # the lecture's Chinese
-    shots(page, "lecture-mode")
+    shot(page, "lecture-mode")
     page.click("#lecture-load")
     accepted(page, "s.data.name === 'yogurt' && s.lanes[0].bias === false")
     page.wait_for_function("nnopt.lanesInfo[0].layers.join() === '2,1'")
@@ -166,7 +130,7 @@ def test_lecture_mode_loads_an_experiment_with_its_text(open_page, shots):
     assert "lecture=" not in page.url
 
 
-def test_chinese_and_english_ui_text(open_page, server, shots):
+def test_chinese_and_english_ui_text(open_page, server, shot):
     page = open_page("#lang=zh")
     assert page.evaluate("document.documentElement.lang") == "zh"
     assert page.text_content("label[for=optimizer]") == "优化器"
@@ -179,7 +143,7 @@ def test_chinese_and_english_ui_text(open_page, server, shots):
         )
         == 2
     )
-    shots(page, "chinese")
+    shot(page, "chinese")
     page.select_option("#lang", "en")
     page.wait_for_function("document.documentElement.lang === 'en'")
     assert page.text_content("label[for=optimizer]") == "Optimizer"  # shown in capitals
@@ -189,13 +153,13 @@ def test_chinese_and_english_ui_text(open_page, server, shots):
     assert "lang=zh" in query.url.split("#", 1)[1]
 
 
-def test_classroom_mode_hides_the_controls_the_link_names(open_page, shots):
+def test_classroom_mode_hides_the_controls_the_link_names(open_page, shot):
     page = open_page("#hide=optimizer,learning_rate,features,race")
     for selector in ("#optimizer", "#learning_rate", "#features", "section.race"):
         assert page.is_hidden(selector), selector
     for selector in ("#loss", "#batch_size", "#datasets", "#play"):
         assert page.is_visible(selector), selector
-    shots(page, "classroom")
+    shot(page, "classroom")
     page.select_option("#activation", "tanh")  # an edit keeps the classroom in the link
     accepted(page, "s.lanes[0].activation === 'tanh'")
     assert "hide=optimizer,learning_rate,features,race" in page.url
@@ -205,7 +169,7 @@ def test_classroom_mode_hides_the_controls_the_link_names(open_page, shots):
     assert bad.is_hidden("#optimizer")
 
 
-def test_raw_and_ema_side_by_side(open_page, shots):
+def test_raw_and_ema_side_by_side(open_page, shot):
     page = open_page("#lane=ema:1,ema_decay:0.9&view=both")
     assert "on" in page.get_attribute("#weights-both", "class")
     for _ in range(3):
@@ -222,13 +186,13 @@ def test_raw_and_ema_side_by_side(open_page, shots):
         " let n = 0; for (let i = 3; i < d.length; i += 4) n += d[i] > 0; return n; })()"
     )
     assert painted > 100  # both curves are drawn
-    shots(page, "raw-and-ema")
+    shot(page, "raw-and-ema")
     page.click("#weights-raw")
     page.wait_for_selector("#both-view", state="hidden")
     assert "view=both" not in page.url
 
 
-def test_the_landscape_path_ends_at_the_weights_the_page_reports(open_page, shots):
+def test_the_landscape_path_ends_at_the_weights_the_page_reports(open_page, shot):
     page = open_page("#lecture=yogurt-mse")
     page.click("#lecture-load")
     accepted(page, "s.data.name === 'yogurt' && s.lanes[0].bias === false")
@@ -248,7 +212,7 @@ def test_the_landscape_path_ends_at_the_weights_the_page_reports(open_page, shot
     exported = json.loads(page.input_value("#export-weights"))["w1"]
     assert last == [exported[0][0], exported[1][0]]  # the same numbers, unrounded
     page.click("#export-dialog form button")
-    shots(page, "landscape")
+    shot(page, "landscape")
     page.click("#add-layer")  # 2-4-1 without biases: 12 numbers, no landscape
     accepted(page, "s.lanes[0].hidden.length === 1")
     page.wait_for_selector("#landscape-view", state="hidden")

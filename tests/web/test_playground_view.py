@@ -8,42 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.browser import READY
-
 pytestmark = pytest.mark.slow  # a real browser
 
 TRAINING_SECONDS = 90_000  # ms a wait on training may take on a busy 2-core machine
-
-
-@pytest.fixture
-def open_page(browser, server):
-    """Opens the playground in a fresh tab of the given size; page errors fail the test."""
-    contexts, errors = [], []
-
-    def opener(fragment: str = "", width: int = 1400, height: int = 1100, ready: bool = True):
-        context = browser.new_context(viewport={"width": width, "height": height})
-        contexts.append(context)
-        page = context.new_page()
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(server.url + fragment)
-        if ready:
-            page.wait_for_function(READY, timeout=30_000)
-        return page
-
-    yield opener
-    for context in contexts:
-        context.close()
-    assert not errors, f"the page raised: {errors}"
-
-
-@pytest.fixture
-def shot(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("screenshots")
-
-    def take(page, name: str) -> None:
-        page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
-
-    return take
 
 
 def canvas_image(page, selector: str) -> str:
