@@ -420,17 +420,8 @@ def run_sweep(
         return _run_sweep(*args)
 
 
-def _run_sweep(
-    base: dict,
-    sweep: SweepConfig,
-    out: Path,
-    source: str = "sweep",
-    backend: str = "local",
-    address: str | None = None,
-    threshold: float | None = None,
-    on_start: Callable[[Path, int, int, int], None] | None = None,
-    on_progress: Callable[[int], None] | None = None,
-) -> SweepRun:
+def _run_sweep(base: dict, sweep: SweepConfig, out: Path, source: str, backend: str,
+               address: str | None, threshold: float | None, on_start, on_progress) -> SweepRun:  # fmt: skip
     """:func:`run_sweep` once Ray (for the ``ray`` backend) is running."""
     points = grid_points(base, dict(sweep.grid), sweep.seeds, source)
     groups = sweep_run.group_points(points)

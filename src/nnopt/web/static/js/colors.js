@@ -39,6 +39,17 @@ export function putLut(data, index, b) {
   data[index * 4 + 3] = 255;
 }
 
+// Paints a square image of palette bytes (one byte a pixel, row by row) onto a canvas of
+// its size: a neuron's thumbnail, an input's tile.
+export function paintSquare(canvas, bytes) {
+  const side = Math.round(Math.sqrt(bytes.length));
+  const ctx = canvas.getContext("2d");
+  const img = ctx.createImageData(side, side);
+  for (let i = 0; i < bytes.length; i++) putLut(img.data, i, bytes[i]);
+  if (canvas.width !== side) canvas.width = canvas.height = side;
+  ctx.putImageData(img, 0, 0);
+}
+
 // A data point's colour: its class, or its target along the palette for regression.
 export function pointColor(y, task, targetRange) {
   if (task === "regression") {

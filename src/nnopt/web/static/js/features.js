@@ -4,7 +4,7 @@
 // The network view's input nodes show the accepted inputs the same way.
 
 import { setData } from "./changes.js";
-import { putLut } from "./colors.js";
+import { paintSquare } from "./colors.js";
 import { showError } from "./errors.js";
 import { choices, page } from "./state.js";
 import { $, decodeBytes } from "./util.js";
@@ -67,12 +67,6 @@ export function acceptedInput(j) {
 export function drawInputImage(canvas, name) {
   const b64 = page.data && page.data.input_images && page.data.input_images[name];
   if (!b64) return false;
-  const bytes = decodeBytes(b64);
-  const side = Math.round(Math.sqrt(bytes.length));
-  const ctx = canvas.getContext("2d");
-  const img = ctx.createImageData(side, side);
-  for (let i = 0; i < bytes.length; i++) putLut(img.data, i, bytes[i]);
-  if (canvas.width !== side) canvas.width = canvas.height = side;
-  ctx.putImageData(img, 0, 0);
+  paintSquare(canvas, decodeBytes(b64));
   return true;
 }

@@ -10,7 +10,7 @@
 // neuron +/- buttons in the layer heads carry data-layer / data-neurons; controls.js
 // handles their clicks.
 
-import { NEGATIVE_WEIGHT, POSITIVE_WEIGHT, putLut } from "./colors.js";
+import { NEGATIVE_WEIGHT, POSITIVE_WEIGHT, paintSquare, putLut } from "./colors.js";
 import { acceptedInput, drawInputImage } from "./features.js";
 import { send } from "./connection.js";
 import { page, selectedLane } from "./state.js";
@@ -194,13 +194,7 @@ function drawFeature(canvas, which) {
 }
 
 export function drawNeuron(canvas, b64) {
-  const bytes = decodeBytes(b64);
-  const side = Math.round(Math.sqrt(bytes.length));
-  const ctx = canvas.getContext("2d");
-  const img = ctx.createImageData(side, side);
-  for (let i = 0; i < bytes.length; i++) putLut(img.data, i, bytes[i]);
-  if (canvas.width !== side) canvas.width = canvas.height = side;
-  ctx.putImageData(img, 0, 0);
+  paintSquare(canvas, decodeBytes(b64));
 }
 
 // The snapshot's network: {lane, neurons: [per layer, per neuron: b64], weights: {w1, b1, ...}}.
