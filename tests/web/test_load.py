@@ -892,7 +892,7 @@ async def watch(url: str, setup: dict, steps: list, source: str) -> None:
         for message in (setup, {"type": "speed", "value": "max"}, {"type": "play"}):
             await ws.send(json.dumps(message))
         for _ in range(10_000_000):
-            message = await next_json(ws, 300)
+            message = await next_json(ws, 120)
             if message["type"] == "snapshot":
                 steps.append((time.monotonic(), min(lane["step"] for lane in message["lanes"])))
             assert message["type"] != "error", message
@@ -907,7 +907,7 @@ async def share_beside_bigs(server: Server) -> dict:
     small, bigs = [], [[] for _ in range(BIGS)]
     tasks = [asyncio.create_task(watch(server.ws_url, {"type": "setup"}, small, "127.0.3.1"))]
     try:
-        async with asyncio.timeout(600):
+        async with asyncio.timeout(300):
             while not small or small[-1][1] < 1000:  # compiled and training
                 await asyncio.sleep(0.1)
             start = time.monotonic()

@@ -36,6 +36,25 @@ def test_a_short_session_gets_turns_while_a_long_one_waits():
     assert all(count >= 5 for count in between[1:3]), between
 
 
+def test_a_turn_counts_the_pool_seconds_it_reports_not_its_wait():
+    """A turn granted while the pool still compiles another tab's setup waits in the pool's
+    queue; charging that wait made a small tab the most used and starved it beside big races
+    (tests/web/test_load.py measured a share of 0 under load)."""
+
+    async def main():
+        turns = Turns(width=1)
+        async with turns.turn("small") as turn:
+            await asyncio.sleep(0.05)  # queued behind a setup on the pool
+            turn.seconds = 0.002  # what its frame took once it ran
+        async with turns.turn("unreported"):
+            await asyncio.sleep(0.05)
+        return turns.used
+
+    used = asyncio.run(main())
+    assert used["small"] == 0.002
+    assert used["unreported"] >= 0.05  # no report: the turn's whole duration
+
+
 def test_a_newcomer_starts_level_and_a_cancelled_wait_frees_its_place():
     async def main():
         turns = Turns(width=1)

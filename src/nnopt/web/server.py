@@ -172,6 +172,13 @@ class Sessions:
         self.addresses.pop(session_id, None)
 
 
+@dataclass
+class Turn:
+    """One training turn: ``seconds`` is what its work took on the pool, once known."""
+
+    seconds: float | None = None
+
+
 class Turns:
     """Training turns on the pool, shared fairly: at most ``width`` run at once, and of the
     sessions waiting, the one that has used the least training time goes next.
@@ -183,7 +190,10 @@ class Turns:
     the least keeps its place for TURN_GRACE seconds (it sends its frame and asks again),
     so a waiting big one does not take every other turn. A session that comes (back) to
     train after TURN_RETURN seconds starts level with the least used one training, so time
-    it left unused is no credit.
+    it left unused is no credit. A turn counts the seconds its work ran on the pool when
+    the holder reports them (``turn.seconds``): a turn granted while the pool is still busy
+    with other tabs' setups (compiling, outside any turn) must not charge that wait to it,
+    or the session would fall behind every other and wait out their turns.
     """
 
     def __init__(self, width: int, grace: float = TURN_GRACE):
@@ -220,14 +230,16 @@ class Turns:
         else:
             self.running.add(session_id)
         start = time.perf_counter()
+        turn = Turn()
         try:
-            yield
+            yield turn
         finally:
             self.running.discard(session_id)
             gone = session_id not in self.used  # forgotten (its tab closed) during the turn
             if not gone:
                 self.ended[session_id] = time.perf_counter()
-                self.used[session_id] += self.ended[session_id] - start
+                wall = self.ended[session_id] - start
+                self.used[session_id] += wall if turn.seconds is None else turn.seconds
             waiting = [self.used.get(k, 0.0) for k in self.waiting]
             if not gone and waiting and self.used[session_id] < min(waiting):
                 loop = asyncio.get_running_loop()
@@ -497,10 +509,13 @@ def _apply(session: Session, message: dict, binary: bool) -> list[str | bytes]:
     return [frames.encode(reply, binary) for reply in session.handle(message)]
 
 
-def _frame(session: Session, show: bool, binary: bool) -> str | bytes | None:
-    """Runs on the pool: one frame of training, and its snapshot encoded if ``show``."""
+def _frame(session: Session, show: bool, binary: bool) -> tuple[str | bytes | None, float]:
+    """Runs on the pool: one frame of training, its snapshot encoded if ``show``, and the
+    seconds both took on the pool thread (what the frame's turn counts, see Turns)."""
+    start = time.perf_counter()
     snapshot = session.frame(show)
-    return frames.encode(snapshot, binary) if snapshot else None
+    text = frames.encode(snapshot, binary) if snapshot else None
+    return text, time.perf_counter() - start
 
 
 async def _frame_loop(slot: Slot, ws: WebSocket, run, turns: Turns) -> None:
@@ -511,8 +526,8 @@ async def _frame_loop(slot: Slot, ws: WebSocket, run, turns: Turns) -> None:
         await slot.wake.wait()
         start = loop.time()
         try:
-            async with turns.turn(slot.session.id), slot.lock:
-                text = await run(_frame, slot.session, slot.take_frame(), slot.binary)
+            async with turns.turn(slot.session.id) as turn, slot.lock:
+                text, turn.seconds = await run(_frame, slot.session, slot.take_frame(), slot.binary)
             if text is not None:
                 await _send(slot, ws, text)
         except (asyncio.CancelledError, WebSocketDisconnect):

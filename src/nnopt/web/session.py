@@ -424,6 +424,8 @@ def _digits(v: float) -> float | None:
 def _inputs_of(points: np.ndarray, config: Config) -> np.ndarray:
     """The plane's points as the model's inputs (the config's feature inputs)."""
     return feature_inputs(points, config.data.inputs) if config.data.inputs else points
+
+
 def _rounded(values: np.ndarray) -> list:
     """Weights for the page: four decimals, rounded in float64 (a float32 rounded prints as
     0.3926999866962433), as nested lists; a non-finite number becomes null."""
