@@ -8,12 +8,14 @@ from __future__ import annotations
 import base64
 import json
 import struct
+import time
 
 import pytest
 from starlette.testclient import TestClient
 from websockets.sync.client import connect
 
-from nnopt.web.protocol import frames
+from nnopt.web import session as session_module
+from nnopt.web.protocol import CHUNK, frames
 from nnopt.web.server import DRAWN, FRAME_CREDIT, create_app
 from tests.web.test_server import LOCAL, WS
 
@@ -85,6 +87,57 @@ def test_unacknowledged_snapshots_pause_the_stream_not_the_training(server):
         ws.send(json.dumps({"type": "drawn"}, indent=1))  # another spelling: accepted, no credit
         ws.send(json.dumps({"type": "pause"}))
         assert next_of(ws, "status")["playing"] is False
+
+
+def test_frames_that_show_nothing_spend_no_credit(server, monkeypatch):
+    """A costly snapshot (here: 20 ms, beside frames of 0.2 ms) is shown only every few
+    frames; the frames between send nothing and must keep the credit, or after FRAME_CREDIT
+    of them the stream stops for good while the page waits for a snapshot to acknowledge
+    (seen on a busy machine, where a small network's snapshot took over half a frame)."""
+    snapshot = session_module.Session.snapshot
+
+    def costly_snapshot(self):
+        time.sleep(0.02)
+        return snapshot(self)
+
+    monkeypatch.setattr(session_module.Session, "snapshot", costly_snapshot)
+    monkeypatch.setattr(session_module, "FRAME_SECONDS", 0.0002)
+    with connect(server.url.replace("http", "ws") + "ws") as ws:
+        next_of(ws, "hello")
+        ws.send(json.dumps({"type": "setup", "data": {}}))
+        next_of(ws, "ready")
+        next_of(ws, "snapshot")
+        ws.send(DRAWN)
+        ws.send(json.dumps({"type": "speed", "value": "max"}))
+        ws.send(json.dumps({"type": "play"}))
+        steps = []
+        for _ in range(3 * FRAME_CREDIT):
+            steps.append(next_of(ws, "snapshot", timeout=60)["step"])
+            ws.send(DRAWN)
+        ws.send(json.dumps({"type": "pause"}))
+    assert steps == sorted(steps) and steps[-1] > steps[0]
+
+
+def test_a_pause_shows_the_frames_trained_unseen_and_a_step_goes_on_from_there(server):
+    """Without credit the frames train on unshown; the pause's snapshot is where training
+    stopped, so the page's step and a Step's first chunk agree with the server's."""
+    with connect(server.url.replace("http", "ws") + "ws") as ws:
+        next_of(ws, "hello")
+        ws.send(json.dumps({"type": "setup", "data": {}}))
+        next_of(ws, "ready")
+        next_of(ws, "snapshot")
+        ws.send(DRAWN)
+        ws.send(json.dumps({"type": "speed", "value": "max"}))
+        ws.send(json.dumps({"type": "play"}))
+        shown = [next_of(ws, "snapshot") for _ in range(FRAME_CREDIT)][-1]
+        ws.send(json.dumps({"type": "pause"}))
+        assert next_of(ws, "status")["playing"] is False
+        paused = next_of(ws, "snapshot")
+        assert paused["playing"] is False and paused["step"] >= shown["step"]
+        assert paused["lanes"][0]["step"] == paused["step"]
+        ws.send(DRAWN)
+        ws.send(json.dumps({"type": "step"}))
+        assert next_of(ws, "snapshot")["step"] == paused["step"] + CHUNK
 
 
 def test_one_step_per_frame_shows_every_update(server):

@@ -109,14 +109,15 @@ class Slot:
         self.acks = True
         self.credit = FRAME_CREDIT
 
-    def take_frame(self) -> bool:
-        """Whether the next frame's snapshot is sent (and counted against the credit)."""
-        if not self.acks:
-            return True
-        if self.credit <= 0:
-            return False
-        self.credit -= 1
-        return True
+    def may_show(self) -> bool:
+        """Whether the next frame may send a snapshot (the credit is spent only by one sent:
+        a frame that shows nothing, a big race's between its snapshots, keeps it, or the
+        stream would stop for good with the page waiting for a snapshot to acknowledge)."""
+        return not self.acks or self.credit > 0
+
+    def sent_frame(self) -> None:
+        if self.acks:
+            self.credit -= 1
 
     def allow_message(self) -> bool:
         """Takes one message from the allowance, refilled at MESSAGE_RATE; False if empty."""
@@ -527,8 +528,9 @@ async def _frame_loop(slot: Slot, ws: WebSocket, run, turns: Turns) -> None:
         start = loop.time()
         try:
             async with turns.turn(slot.session.id) as turn, slot.lock:
-                text, turn.seconds = await run(_frame, slot.session, slot.take_frame(), slot.binary)
+                text, turn.seconds = await run(_frame, slot.session, slot.may_show(), slot.binary)
             if text is not None:
+                slot.sent_frame()
                 await _send(slot, ws, text)
         except (asyncio.CancelledError, WebSocketDisconnect):
             return  # the tab is gone; the socket's handler frees the session

@@ -126,7 +126,7 @@ class Session:
             target = race.step + self.pending_chunks * CHUNK
             deadline = start + STEP_FRAME_SECONDS
             while race.live and race.step < target and time.perf_counter() < deadline:
-                race.advance(deadline)
+                race.advance(deadline, target - race.step)  # a paused race may stand mid-chunk
             self.pending_chunks = max(0, -(-(target - race.step) // CHUNK))  # chunks still to run
         elif SPEEDS[self.speed] is None:
             deadline = start + FRAME_SECONDS
@@ -211,8 +211,10 @@ class Session:
         return [self._status()]
 
     def _on_pause(self, message: dict) -> list[dict]:
+        """Stops, and shows where training stopped: the frames a slow page had no credit
+        for trained on unseen, and a Step after the pause must start from what it shows."""
         self.playing, self.pending_chunks = False, 0
-        return [self._status()]
+        return [self._status(), self._snapshot_due(0.0)]
 
     def _on_step(self, message: dict) -> list[dict]:
         if not self.race.live:
