@@ -11,6 +11,7 @@ import pytest
 pytestmark = pytest.mark.slow  # a real browser
 
 TRAINING_SECONDS = 90_000  # ms a wait on training may take on a busy 2-core machine
+NEXT_DRAW = "new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
 
 
 def canvas_image(page, selector: str) -> str:
@@ -236,6 +237,7 @@ def test_hovering_a_neuron_shows_its_output_in_the_big_heatmap(open_page, shot):
     page = open_page()
     page.click("#step")
     page.wait_for_function("nnopt.snapshot.step === 50", timeout=TRAINING_SECONDS)
+    page.evaluate(NEXT_DRAW)  # the snapshot arrived; it is drawn on the next frame
     model = page.evaluate("window.modelImage = document.getElementById('heatmap').toDataURL()")
     box = node_box(page, "layer 1, neuron 2:")
     page.mouse.move(box["x"] + box["w"] / 2, box["y"] + box["h"] / 2)

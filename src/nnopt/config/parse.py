@@ -100,13 +100,19 @@ def config_from_dict(raw: dict[str, Any], source: str = "config") -> Config:
     return config
 
 
+def _key(section: str, name: str) -> str:
+    """``section.name`` as a message names it: quoted when the name is not a plain word (a
+    TOML key may hold a newline, which must not break the one-line error)."""
+    return f"{section}.{name}" if name.isidentifier() else f"{section}.{name!r}"
+
+
 def _section_from_dict(section: str, values: dict[str, Any], source: str):
     types = section_fields(section)
     kwargs = {}
     for name, value in values.items():
         if name not in types:
             raise ConfigError(
-                f"{source}: unknown field {section}.{name}; [{section}] has {', '.join(types)}"
+                f"{source}: unknown field {_key(section, name)}; [{section}] has {', '.join(types)}"
             )
         kwargs[name] = _coerce(f"{section}.{name}", value, types[name])
     return SECTIONS[section](**kwargs)
@@ -231,7 +237,9 @@ def sweep_from_raw(raw: dict, source: str) -> SweepConfig:
         raise ConfigError(f"{source}: [sweep] must be a table with grid and seeds")
     unknown = sorted(set(table) - {"grid", "seeds"})
     if unknown:
-        raise ConfigError(f"{source}: unknown field sweep.{unknown[0]}; [sweep] has grid, seeds")
+        raise ConfigError(
+            f"{source}: unknown field {_key('sweep', unknown[0])}; [sweep] has grid, seeds"
+        )
     file_grid = table.get("grid", {})
     if not isinstance(file_grid, dict):
         raise ConfigError(f"{source}: sweep.grid must be a table of field = [values]")
