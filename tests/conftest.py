@@ -4,8 +4,8 @@
 once its programs are in the cache, about 80 s the first time), the whole suite about
 13 min; CI runs everything.
 The slow tests are the long end-to-end ones: SIGKILL and Ctrl-C of real processes, the
-whole lecture, the playground under load, the Ray cluster and the browser. Compiled programs are kept
-from one session to the next (see ``compilation_cache``).
+whole lecture, the playground under load, the Ray cluster and the browser. Compiled
+programs are kept from one session to the next (see ``compilation_cache``).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import pytest
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config):
     """The fast tier (``-m "not slow"``) runs on every core (pytest-xdist's ``-n auto``)
-    unless ``-n`` is given: about 45 s instead of 75 on 2 cores once its programs are in the
-    cache. The whole suite stays on one process: its load tests measure shares of the
+    unless ``-n`` is given: about 45 s on 2 cores once its programs are in the cache, 75 s
+    in one process. The whole suite stays on one process: its load tests measure shares of the
     machine."""
     wanted = (
         not hasattr(config, "workerinput")  # a worker itself runs its share in-process

@@ -67,16 +67,22 @@ def next_of(ws, kind: str, timeout: float = 120) -> dict:
             return message
 
 
+def play_acknowledging(ws) -> None:
+    """Sets up the default network and plays it at max speed, as a client that acknowledges
+    what it draws (from its first "drawn" on, a credit of FRAME_CREDIT snapshots)."""
+    next_of(ws, "hello")
+    ws.send(json.dumps({"type": "setup", "data": {}}))
+    next_of(ws, "ready")
+    next_of(ws, "snapshot")
+    ws.send(DRAWN)
+    ws.send(json.dumps({"type": "speed", "value": "max"}))
+    ws.send(json.dumps({"type": "play"}))
+
+
 @pytest.mark.slow  # waits 1.5 s to see that nothing comes
 def test_unacknowledged_snapshots_pause_the_stream_not_the_training(server):
     with connect(server.url.replace("http", "ws") + "ws") as ws:
-        next_of(ws, "hello")
-        ws.send(json.dumps({"type": "setup", "data": {}}))
-        next_of(ws, "ready")
-        next_of(ws, "snapshot")
-        ws.send(DRAWN)  # from now on this client acknowledges: a credit of FRAME_CREDIT
-        ws.send(json.dumps({"type": "speed", "value": "max"}))
-        ws.send(json.dumps({"type": "play"}))
+        play_acknowledging(ws)
         frames = [next_of(ws, "snapshot") for _ in range(FRAME_CREDIT)]
         assert frames[-1]["step"] > frames[0]["step"] >= 0
         with pytest.raises(TimeoutError):  # nothing drawn: nothing more is sent
@@ -103,13 +109,7 @@ def test_frames_that_show_nothing_spend_no_credit(server, monkeypatch):
     monkeypatch.setattr(session_module.Session, "snapshot", costly_snapshot)
     monkeypatch.setattr(session_module, "FRAME_SECONDS", 0.0002)
     with connect(server.url.replace("http", "ws") + "ws") as ws:
-        next_of(ws, "hello")
-        ws.send(json.dumps({"type": "setup", "data": {}}))
-        next_of(ws, "ready")
-        next_of(ws, "snapshot")
-        ws.send(DRAWN)
-        ws.send(json.dumps({"type": "speed", "value": "max"}))
-        ws.send(json.dumps({"type": "play"}))
+        play_acknowledging(ws)
         steps = []
         for _ in range(3 * FRAME_CREDIT):
             steps.append(next_of(ws, "snapshot", timeout=60)["step"])
@@ -122,13 +122,7 @@ def test_a_pause_shows_the_frames_trained_unseen_and_a_step_goes_on_from_there(s
     """Without credit the frames train on unshown; the pause's snapshot is where training
     stopped, so the page's step and a Step's first chunk agree with the server's."""
     with connect(server.url.replace("http", "ws") + "ws") as ws:
-        next_of(ws, "hello")
-        ws.send(json.dumps({"type": "setup", "data": {}}))
-        next_of(ws, "ready")
-        next_of(ws, "snapshot")
-        ws.send(DRAWN)
-        ws.send(json.dumps({"type": "speed", "value": "max"}))
-        ws.send(json.dumps({"type": "play"}))
+        play_acknowledging(ws)
         shown = [next_of(ws, "snapshot") for _ in range(FRAME_CREDIT)][-1]
         ws.send(json.dumps({"type": "pause"}))
         assert next_of(ws, "status")["playing"] is False
