@@ -40,15 +40,17 @@ def server():
 @pytest.fixture
 def open_page(browser, server, request):
     """Opens the playground in a fresh tab (a URL fragment or a whole URL, a viewport size,
-    waiting for its first setup unless ``ready=False``); errors the page raises fail the test,
+    a script to run first, waiting for its first setup unless ``ready=False``); errors the page raises fail the test,
     and so do console errors in a module that sets ``CONSOLE_ERRORS_FAIL = True``."""
     contexts, errors = [], []
     console = getattr(request.module, "CONSOLE_ERRORS_FAIL", False)
 
     def opener(fragment: str = "", url: str | None = None, width: int = 1400,
-               height: int = 1100, ready: bool = True):  # fmt: skip
+               height: int = 1100, ready: bool = True, init: str | None = None):  # fmt: skip
         context = browser.new_context(viewport={"width": width, "height": height})
         contexts.append(context)
+        if init is not None:  # a script run before the page's own (e.g. to remove an API)
+            context.add_init_script(init)
         page = context.new_page()
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         if console:

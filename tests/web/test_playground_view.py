@@ -248,3 +248,76 @@ def test_hovering_a_neuron_shows_its_output_in_the_big_heatmap(open_page, shot):
     shot(page, "hovered-neuron")
     page.mouse.move(5, 5)
     page.wait_for_function("document.getElementById('heatmap').toDataURL() === window.modelImage")
+
+
+# The page's palette (colors.js): byte 0 orange, 127.5 grey, 255 blue.
+ORANGE, GREY, BLUE = (245, 147, 34), (232, 234, 235), (8, 119, 189)
+
+
+def palette(byte: float) -> tuple[float, ...]:
+    """colors.js's LUT: grey blended toward orange (below 127.5) or blue (above)."""
+    t = byte / 127.5 - 1
+    end = ORANGE if t < 0 else BLUE
+    return tuple(g * (1 - abs(t)) + e * abs(t) for g, e in zip(GREY, end))
+
+
+def pixel(page, x: float, y: float) -> tuple[int, int, int]:
+    """The screen's colour at page point (x, y), from a screenshot of that one pixel."""
+    import io
+
+    from PIL import Image
+
+    png = page.screenshot(clip={"x": int(x), "y": int(y), "width": 1, "height": 1})
+    return Image.open(io.BytesIO(png)).convert("RGB").getpixel((0, 0))
+
+
+def wait_pixel(page, x: float, y: float, ok, what: str) -> tuple[int, int, int]:
+    """Waits (polling screenshots, up to ~60 s) until the pixel at (x, y) satisfies ``ok``:
+    the links are drawn by a worker, a frame or two after the snapshot."""
+    seen = None
+    for _ in range(300):
+        seen = pixel(page, x, y)
+        if ok(seen):
+            return seen
+        page.wait_for_timeout(200)
+    raise AssertionError(f"{what}: the pixel at ({x:.0f}, {y:.0f}) stayed {seen}")
+
+
+@pytest.mark.parametrize("worker", [True, False], ids=["worker", "on-the-page"])
+def test_links_and_thumbnails_show_the_snapshot(open_page, worker):
+    """Each link takes its weight's sign colour at its middle and each neuron's box shows its
+    thumbnail's colour at its centre, with the links drawn by a worker (OffscreenCanvas) and,
+    where the browser has none, on the page."""
+    page = open_page(init=None if worker else "delete window.OffscreenCanvas")
+    page.click("#step")
+    page.wait_for_function("nnopt.snapshot.step === 50", timeout=TRAINING_SECONDS)
+    used = page.evaluate(
+        "performance.getEntriesByType('resource').some(e => e.name.endsWith('/linkworker.js'))"
+    )
+    assert used == worker
+    weights = page.evaluate("nnopt.snapshot.network.weights.w2")
+    # the widest link into the output: w2[i, 0], from hidden neuron i + 1 to the output
+    i = max(range(len(weights)), key=lambda r: abs(weights[r][0]))
+    hidden, out = node_box(page, f"layer 1, neuron {i + 1}:"), node_box(page, "layer 2, neuron 1:")
+    x = (hidden["x"] + hidden["w"] + out["x"]) / 2  # the curve's middle: B(1/2)
+    y = (hidden["y"] + out["y"] + (hidden["h"] + out["h"]) / 2) / 2
+    positive = weights[i][0] >= 0
+    wait_pixel(
+        page,
+        x,
+        y,
+        lambda c: (c[2] > c[0] + 20) if positive else (c[0] > c[2] + 20),
+        f"link w2[{i},0] = {weights[i][0]:.3f}",
+    )
+    # a hidden neuron's thumbnail (32 x 32 bytes) at its box's centre: about its middle bytes
+    tile = page.evaluate("Array.from(nnopt.snapshot.network.neurons[0][0])")
+    middle = [tile[r * 32 + c] for r in (15, 16) for c in (15, 16)]
+    want = palette(sum(middle) / 4)
+    box = node_box(page, "layer 1, neuron 1:")
+    wait_pixel(
+        page,
+        box["x"] + box["w"] / 2,
+        box["y"] + box["h"] / 2,
+        lambda c: max(abs(a - b) for a, b in zip(c, want)) <= 24,
+        f"thumbnail of neuron 1 (want about {tuple(round(v) for v in want)})",
+    )

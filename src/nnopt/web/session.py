@@ -31,7 +31,7 @@ from nnopt.web.plane import Plane, plane_for
 from nnopt.web.protocol import CHUNK, LIMITS, SPEEDS, UPLOAD, ProtocolError, Setup
 from nnopt.web.race import Race, Racer
 
-FRAME_SECONDS = 0.014  # at max speed a frame trains this long: with the snapshot, ~60 frames/s
+FRAME_SECONDS = 0.014  # at max speed a frame trains this long less its snapshot: ~60 frames/s
 STEP_FRAME_SECONDS = 0.1  # a long Step request shows progress at least this often
 
 # The numbers a lane reports each frame (the history's rows also hold parameter traces).
@@ -129,7 +129,7 @@ class Session:
                 race.advance(deadline, target - race.step)  # a paused race may stand mid-chunk
             self.pending_chunks = max(0, -(-(target - race.step) // CHUNK))  # chunks still to run
         elif SPEEDS[self.speed] is None:
-            deadline = start + FRAME_SECONDS
+            deadline = start + self._training_seconds()
             race.advance(deadline)
             while race.live and time.perf_counter() < deadline:
                 race.advance(deadline)
@@ -143,6 +143,12 @@ class Session:
             self.trained_unshown += trained
             return {}
         return self._snapshot_due(trained)
+
+    def _training_seconds(self) -> float:
+        """A max-speed frame's training: FRAME_SECONDS less what its snapshot takes, so that a
+        bigger network's frames (a 16 x 6 one's snapshot: ~3 ms) come as often as a small
+        one's; at least half of it (a costly snapshot is shown only every few frames)."""
+        return max(FRAME_SECONDS / 2, FRAME_SECONDS - self.snapshot_seconds)
 
     def _snapshot_due(self, trained: float) -> dict | None:
         """The snapshot, unless drawing it would take more of this tab's turns than training

@@ -11,7 +11,7 @@ import { drawRace } from "./race.js";
 import { page } from "./state.js";
 import { $, fmt } from "./util.js";
 
-const CHART_INTERVAL = 66; // ms: the curves move slowly, ~15 redraws a second are plenty
+const CHART_INTERVAL = 66; // ms: the curves and the links move slowly, ~15 redraws a second are plenty
 let chartsAt = 0;
 
 export function draw() {
@@ -31,7 +31,7 @@ export function draw() {
   showWeightsNote(current, page.lanesInfo[sel], neuron);
   drawBoth(current, page.series[sel] || [], chartsDue); // raw and EMA side by side (compare.js)
   drawLandscape(); // a two-number model's loss surface and paths (landscape.js)
-  if (snap.network) updateNetwork(snap.network);
+  if (snap.network) updateNetwork(snap.network, chartsDue);
   drawRace(snap, chartsDue);
 }
 

@@ -1,8 +1,14 @@
 // The network view: the selected lane's neurons as thumbnails of what each computes over
 // the plane, the weights as links whose colour and width show sign and size, and each
-// neuron's bias as a small square at its lower left. Links and bias squares are drawn on
-// one canvas per frame (a few thousand DOM lines restyled each frame were the page's
-// bottleneck at 16 x 6 neurons).
+// neuron's bias as a small square at its lower left. Links and bias squares are drawn on one
+// canvas, the neurons' thumbnails on another above it (the inputs' thumbnails, which do not
+// change while training, keep canvases of their own). At 16 x 6 neurons the page's
+// bottleneck was first a few thousand DOM lines restyled each frame, then a canvas per
+// neuron (each its own composited layer, committed each frame), then rasterizing ~1,500
+// anti-aliased curves (15 ms a frame in software; lines wider than a pixel cost 3-4 times a
+// hairline): the links are drawn by a worker (linkworker.js) on a canvas handed to it, where
+// the browser can, and while training they are redrawn with the curves (~15 times a second),
+// the thumbnails and the heatmap every frame.
 //
 // Hovering a link or a bias square shows its value in a card; a click on it makes the card
 // an editor whose value is sent to the server ("edit"), which changes the weight in
@@ -10,23 +16,27 @@
 // neuron +/- buttons in the layer heads carry data-layer / data-neurons; controls.js
 // handles their clicks.
 
-import { NEGATIVE_WEIGHT, POSITIVE_WEIGHT, paintSquare, putLut } from "./colors.js";
+import { putLut } from "./colors.js";
 import { acceptedInput, drawInputImage } from "./features.js";
 import { send } from "./connection.js";
 import { page, selectedLane } from "./state.js";
 import { $, decodeBytes, plural } from "./util.js";
+import { BIAS, paintLinks } from "./weightdraw.js";
 
 const NODE = 32;
 const OUT_NODE = 42;
 const MIN_WIDTH = 420;
 const MARGIN = 40; // left and right of the first and last columns
 const TOP = 50; // room for the layer heads
-const BIAS = 8; // side of a bias square
 const SAMPLES = 16; // points per link for hovering
 const HOVER_PX = 5; // a link within this many pixels of the mouse is hovered
 
-// The built view: {layers, nodes, links, biases, canvas, card, network (the last drawn)}.
+// The built view: {layers, nodes, links, biases, thumbs, atlas, canvas (links), thumbCanvas,
+// card, network (the last drawn), linkView (its id in the worker, null: drawn here),
+// linksBusy, linksPending (weights waiting for the worker)}.
 let view = null;
+let worker; // the links' worker: undefined until first asked for, null where there is none
+let views = 0; // views handed to the worker
 let hovered = null; // the neuron under the mouse: [layer, index] (layer >= 1), or null
 
 // Builds the view for the selected lane's layer sizes (after a ready, a lane switch, a resize).
@@ -42,10 +52,12 @@ export function buildNetwork() {
   const height = TOP + Math.max(...layers) * spacing + 20;
   box.innerHTML = "";
   box.style.height = `${height}px`;
-  const canvas = linkCanvas(width, height);
-  box.appendChild(canvas);
+  const canvas = layerCanvas(width, height);
+  const thumbCanvas = layerCanvas(width, height);
+  box.append(canvas, thumbCanvas);
   const nodes = [];
   const centers = [];
+  const thumbs = []; // [layer, index, left, top, side] of every neuron after the inputs
   layers.forEach((n, k) => {
     const output = k === cols - 1;
     const size = output ? OUT_NODE : NODE;
@@ -55,8 +67,11 @@ export function buildNetwork() {
     for (let j = 0; j < n; j++) {
       const y = TOP + j * spacing + NODE / 2;
       const input = k === 0 ? acceptedInput(j) : null; // the feature input it is (features.js)
-      const node = neuronNode(x, y, size, output, k === 0 ? `input ${input ? input.label : `x${j}`}` : `layer ${k}, neuron ${j + 1}`);
-      if (k > 0) hoverNeuron(node.div, k, j);
+      const node = neuronNode(x, y, size, output, k === 0, k === 0 ? `input ${input ? input.label : `x${j}`}` : `layer ${k}, neuron ${j + 1}`);
+      if (k > 0) {
+        hoverNeuron(node.div, k, j);
+        thumbs.push([k, j, x - size / 2 + 1, y - size / 2 + 1, size - 2]); // inside the 1px border
+      }
       box.appendChild(node.div);
       col.push(node);
       cen.push([x, y, size]);
@@ -73,31 +88,76 @@ export function buildNetwork() {
   card.className = "weight-card";
   card.hidden = true;
   box.appendChild(card);
-  view = { layers, nodes, links: links(layers, centers), biases: biases(layers, centers), canvas, card, network: null };
+  const atlas = document.createElement("canvas"); // off the page: one tile per neuron
+  const ratio = window.devicePixelRatio || 1;
+  thumbCanvas.getContext("2d").setTransform(ratio, 0, 0, ratio, 0, 0);
+  const geometry = { links: links(layers, centers), biases: biases(layers, centers) };
+  view = { layers, nodes, ...geometry, thumbs, atlas, canvas, thumbCanvas, card, network: null,
+    linkView: handOver(canvas, geometry, ratio), linksBusy: false, linksPending: null };
   bindHover(box);
   hovered = null;
   $("network-summary").textContent = networkSummary(info);
   page.dirty = true;
 }
 
-function linkCanvas(width, height) {
+// A canvas over the whole view (the links' or the thumbnails'), in CSS pixels.
+function layerCanvas(width, height) {
   const canvas = document.createElement("canvas");
   const ratio = window.devicePixelRatio || 1;
-  canvas.className = "links";
+  canvas.className = "layer";
   canvas.width = Math.round(width * ratio);
   canvas.height = Math.round(height * ratio);
   canvas.style.width = `${width}px`;
   canvas.style.height = `${height}px`;
-  canvas.getContext("2d").setTransform(ratio, 0, 0, ratio, 0, 0);
   return canvas;
 }
 
-function neuronNode(x, y, size, output, title) {
+// The links' worker, started on first use; null where the browser cannot hand a canvas to
+// one (then the links are drawn here). A worker that fails (it could not load) is dropped
+// and the view rebuilt, drawing here: its canvas already belongs to the worker.
+function linkWorker() {
+  if (worker !== undefined) return worker;
+  worker = null;
+  if (typeof OffscreenCanvas === "undefined" || !HTMLCanvasElement.prototype.transferControlToOffscreen) return null;
+  try {
+    worker = new Worker(new URL("./linkworker.js", import.meta.url), { type: "module" });
+  } catch (error) {
+    return null;
+  }
+  worker.onmessage = ({ data }) => linksDrawn(data.id);
+  worker.onerror = (event) => {
+    console.error("nnopt: the links' worker failed; drawing them on the page", event.message);
+    worker.terminate();
+    worker = null;
+    if (view && view.linkView !== null) buildNetwork();
+  };
+  return worker;
+}
+
+// Gives the links' canvas to the worker with the view's geometry; its id there, or null
+// when the links are drawn here (the canvas then gets the pixel ratio's transform).
+function handOver(canvas, { links, biases }, ratio) {
+  const w = linkWorker();
+  if (!w) {
+    canvas.getContext("2d").setTransform(ratio, 0, 0, ratio, 0, 0);
+    return null;
+  }
+  const offscreen = canvas.transferControlToOffscreen();
+  const curves = links.map((layer) => layer.map((row) => row.map(({ a, b, m, y1, y2 }) => ({ a, b, m, y1, y2 }))));
+  views += 1;
+  w.postMessage({ type: "view", id: views, canvas: offscreen, ratio, links: curves, biases }, [offscreen]);
+  return views;
+}
+
+// A neuron's box (its border, title and hover); an input's holds the canvas of its image, a
+// neuron's is transparent over the thumbnails' canvas, which shows its thumbnail.
+function neuronNode(x, y, size, output, input, title) {
   const div = document.createElement("div");
-  div.className = "node" + (output ? " output" : "");
+  div.className = "node" + (output ? " output" : "") + (input ? "" : " on-canvas");
   div.style.left = `${x - size / 2}px`;
   div.style.top = `${y - size / 2}px`;
   div.title = title;
+  if (!input) return { canvas: null, div };
   const canvas = document.createElement("canvas");
   canvas.width = canvas.height = 32;
   div.appendChild(canvas);
@@ -193,25 +253,26 @@ function drawFeature(canvas, which) {
   ctx.putImageData(img, 0, 0);
 }
 
-export function drawNeuron(canvas, b64) {
-  paintSquare(canvas, decodeBytes(b64));
-}
-
 // The snapshot's network: {lane, neurons: [per layer, per neuron: b64], weights: {w1, b1, ...}}.
 // A frame may fall between a "ready" that rebuilt the view for new layer sizes and the
 // snapshot that follows it: a snapshot is drawn only into a view of its own lane and shape.
-export function updateNetwork(network) {
+// The links are redrawn when `linksDue` (always for a new view's first snapshot).
+export function updateNetwork(network, linksDue = true) {
   if (!view || !fits(network, view.layers)) return;
+  const first = view.network === null;
   view.network = network;
   network.neurons.forEach((layer, k) => {
     const bias = network.weights[`b${k + 1}`];
-    layer.forEach((b64, j) => {
-      const node = view.nodes[k + 1][j];
-      drawNeuron(node.canvas, b64);
-      if (bias) node.div.title = `layer ${k + 1}, neuron ${j + 1}: bias b${k + 1}[${j}] = ${shown(bias[j])}`;
+    if (!bias) return;
+    layer.forEach((_, j) => {
+      const div = view.nodes[k + 1][j].div;
+      const title = `layer ${k + 1}, neuron ${j + 1}: bias b${k + 1}[${j}] = ${shown(bias[j])}`;
+      if (div.title !== title) div.title = title;
     });
   });
-  drawLinks(network.weights);
+  paintAtlas(network.neurons);
+  drawThumbs();
+  if (linksDue || first) drawLinks(network.weights);
   if (view.card.dataset.pinned !== "1" && !view.card.hidden) showCard(view.card.item);
 }
 
@@ -233,39 +294,59 @@ export function fits(network, layers) {
 // float32 printed in full reads 0.3926999866962433).
 export const shown = (v) => (Number.isFinite(v) ? String(Number(v.toFixed(4))) : String(v));
 
-const linkWidth = (v) => Math.min(8, 0.4 + Math.abs(v) * 1.6);
-const linkAlpha = (v) => Math.min(1, 0.25 + Math.abs(v) * 0.5);
+// Every neuron's bytes (palette bytes, a square each, row by row) into the atlas: one tile
+// per neuron, one below the other, in one putImageData.
+function paintAtlas(neurons) {
+  const tiles = view.thumbs.map(([k, j]) => decodeBytes(neurons[k - 1][j]));
+  if (!tiles.length) return;
+  const side = Math.round(Math.sqrt(tiles[0].length));
+  const atlas = view.atlas;
+  if (atlas.width !== side || atlas.height !== side * tiles.length) {
+    atlas.width = side;
+    atlas.height = side * tiles.length;
+  }
+  const ctx = atlas.getContext("2d");
+  const img = ctx.createImageData(side, side * tiles.length);
+  let at = 0;
+  for (const bytes of tiles) {
+    for (let i = 0; i < bytes.length; i++) putLut(img.data, at + i, bytes[i]);
+    at += side * side;
+  }
+  ctx.putImageData(img, 0, 0);
+}
 
+// The atlas's tiles onto the thumbnails' canvas, each scaled (smoothly) into its node's box
+// (each tile covers its box: nothing to clear).
+function drawThumbs() {
+  const ctx = view.thumbCanvas.getContext("2d");
+  const side = view.atlas.width;
+  ctx.imageSmoothingEnabled = true;
+  view.thumbs.forEach(([, , left, top, size], t) => {
+    ctx.drawImage(view.atlas, 0, t * side, side, side, left, top, size, size);
+  });
+}
+
+// Draws the links and bias squares of `weights`: here, or by the worker, one drawing at a
+// time (weights that come while it draws wait, and only the latest is drawn next).
 function drawLinks(weights) {
-  const ctx = view.canvas.getContext("2d");
-  ctx.clearRect(0, 0, view.canvas.width, view.canvas.height);
-  view.links.forEach((layer, k) => {
-    const w = weights[`w${k + 1}`];
-    layer.forEach((row, i) => row.forEach((link, j) => {
-      const v = w[i][j];
-      ctx.beginPath();
-      ctx.moveTo(link.a, link.y1);
-      ctx.bezierCurveTo(link.m, link.y1, link.m, link.y2, link.b, link.y2);
-      ctx.strokeStyle = v >= 0 ? POSITIVE_WEIGHT : NEGATIVE_WEIGHT;
-      ctx.globalAlpha = linkAlpha(v);
-      ctx.lineWidth = linkWidth(v);
-      ctx.stroke();
-    }));
-  });
-  ctx.globalAlpha = 1;
-  view.biases.forEach((layer, k) => {
-    const b = layer && weights[`b${k}`];
-    if (!b) return;
-    layer.forEach((sq, j) => {
-      ctx.fillStyle = b[j] >= 0 ? POSITIVE_WEIGHT : NEGATIVE_WEIGHT;
-      ctx.globalAlpha = linkAlpha(b[j]);
-      ctx.fillRect(sq.x, sq.y, BIAS, BIAS);
-      ctx.globalAlpha = 1;
-      ctx.strokeStyle = "#999";
-      ctx.lineWidth = 1;
-      ctx.strokeRect(sq.x + 0.5, sq.y + 0.5, BIAS - 1, BIAS - 1);
-    });
-  });
+  if (view.linkView === null) {
+    paintLinks(view.canvas.getContext("2d"), view.links, view.biases, weights);
+    return;
+  }
+  if (view.linksBusy) {
+    view.linksPending = weights;
+    return;
+  }
+  view.linksBusy = true;
+  worker.postMessage({ type: "draw", id: view.linkView, weights });
+}
+
+function linksDrawn(id) {
+  if (!view || view.linkView !== id) return;
+  view.linksBusy = false;
+  const next = view.linksPending;
+  view.linksPending = null;
+  if (next) drawLinks(next);
 }
 
 // ---------------------------------------------------------------- hovering and editing
