@@ -43,6 +43,14 @@ METRICS = tuple(
 ) + ("step", "lr", "batch_loss", "batch_reg")
 
 
+def training_seconds(snapshot_seconds: float) -> float:
+    """A max-speed frame's training budget, ``max(F / 2, F - snapshot_seconds)`` with
+    ``F = FRAME_SECONDS``: a bigger network's frames (a 16 x 6 one's snapshot: ~3 ms) come as
+    often as a small one's; at least half a frame (a costly snapshot is shown only every few
+    frames)."""
+    return max(FRAME_SECONDS / 2, FRAME_SECONDS - snapshot_seconds)
+
+
 class RateMeter:
     """Updates per second (per lane) over the last two seconds."""
 
@@ -129,7 +137,7 @@ class Session:
                 race.advance(deadline, target - race.step)  # a paused race may stand mid-chunk
             self.pending_chunks = max(0, -(-(target - race.step) // CHUNK))  # chunks still to run
         elif SPEEDS[self.speed] is None:
-            deadline = start + self._training_seconds()
+            deadline = start + training_seconds(self.snapshot_seconds)
             race.advance(deadline)
             while race.live and time.perf_counter() < deadline:
                 race.advance(deadline)
@@ -143,12 +151,6 @@ class Session:
             self.trained_unshown += trained
             return {}
         return self._snapshot_due(trained)
-
-    def _training_seconds(self) -> float:
-        """A max-speed frame's training: FRAME_SECONDS less what its snapshot takes, so that a
-        bigger network's frames (a 16 x 6 one's snapshot: ~3 ms) come as often as a small
-        one's; at least half of it (a costly snapshot is shown only every few frames)."""
-        return max(FRAME_SECONDS / 2, FRAME_SECONDS - self.snapshot_seconds)
 
     def _snapshot_due(self, trained: float) -> dict | None:
         """The snapshot, unless drawing it would take more of this tab's turns than training
